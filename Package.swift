@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The engine's kernels are only fast when LLVM may use the host's vector units: without a target CPU,
+/// `Float(Float16)` is a library call and integer dot products are not vectorised (7x slower, see
+/// ../shared/PERFORMANCE.md). `unsafeFlags` are allowed because this is the root package.
+let engineFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=native"]),
+    // The engine hands raw pointers to pool threads by design; strict Sendable checking of Swift 6 mode
+    // would only add `@unchecked` noise there.
+    .swiftLanguageMode(.v5),
+]
+
+let package = Package(
+    name: "qwentty",
+    products: [
+        .executable(name: "qwentty", targets: ["qwentty"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "ModelFiles", swiftSettings: engineFlags),
+        .target(name: "Kernels", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
+        .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
+        .target(name: "Transformer", dependencies: ["ModelFiles", "Kernels"], swiftSettings: engineFlags),
+        .target(name: "Inference", dependencies: ["Transformer", "Tokenizer"], swiftSettings: engineFlags),
+        .executableTarget(
+            name: "qwentty",
+            dependencies: [
+                "Inference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: engineFlags
+        ),
+        // Locates committed fixtures and ../shared; shared by the test targets only.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: engineFlags),
+        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
+    ]
+)

@@ -1,0 +1,48 @@
+/// An activation matrix (`tokens × length`) quantised to Q8_0 form once per mat-mul, so every weight row is
+/// dotted against it in integer arithmetic (llama.cpp's scheme).
+///
+/// Values are stored pre-widened to Int16: the int8·int8 dot then compiles to `vpmaddwd` without a
+/// widening shuffle per block (see ../shared/PERFORMANCE.md). Scales stay in Float (ggml rounds them to
+/// f16; keeping f32 loses nothing and is slightly more accurate).
+public final class ActivationQ8 {
+    public private(set) var values: UnsafeMutablePointer<Int16>
+    public private(set) var scales: UnsafeMutablePointer<Float>
+    private var capacity: Int
+
+    public init(capacity: Int = 0) {
+        self.capacity = max(capacity, 32)
+        values = .allocate(capacity: self.capacity)
+        scales = .allocate(capacity: self.capacity / 32)
+    }
+
+    deinit {
+        values.deallocate()
+        scales.deallocate()
+    }
+
+    /// Quantises `tokens` rows of `length` Floats (length a multiple of 32).
+    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, length: Int) {
+        let total = tokens * length
+        if total > capacity {
+            values.deallocate()
+            scales.deallocate()
+            capacity = total
+            values = .allocate(capacity: total)
+            scales = .allocate(capacity: total / 32)
+        }
+        quantizeQ8(x, values, scales, blocks: total / 32)
+    }
+}
+
+@inline(never)
+func quantizeQ8(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int16>, _ s: UnsafeMutablePointer<Float>, blocks: Int) {
+    for b in 0 ..< blocks {
+        let xb = x + b * 32
+        var amax: Float = 0
+        for i in 0 ..< 32 { amax = max(amax, abs(xb[i])) }
+        let d = amax / 127
+        let inv: Float = d == 0 ? 0 : 1 / d
+        s[b] = d
+        for i in 0 ..< 32 { q[b * 32 + i] = Int16((xb[i] * inv).rounded()) }
+    }
+}

@@ -1,0 +1,59 @@
+import ModelFiles
+
+/// A weight matrix `[rows, cols]` (PyTorch order: `rows` outputs, each a row of `cols` inputs) left in its
+/// stored form inside the memory map.
+public struct WeightMatrix {
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    public let data: UnsafeRawPointer
+    public let rowBytes: Int
+
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+        rowBytes = cols / type.blockSize * type.blockBytes
+    }
+
+    /// Whether this matrix is dotted against a quantised (Q8) activation rather than Floats.
+    public var usesQuantizedActivation: Bool { type == .q8_0 || type == .q4_0 }
+
+    /// Dequantises row `row` into `dst` (`cols` Floats); used for embedding lookups.
+    public func dequantize(row: Int, into dst: UnsafeMutablePointer<Float>) {
+        dequantizeRow(type, data + row * rowBytes, dst, count: cols)
+    }
+
+    /// `out[t, r] = Σ_c W[r, c] · x[t, c]` for `tokens` activation rows.
+    ///
+    /// Rows are split over the pool; each thread walks its rows once and dots every row against all
+    /// tokens while the row is still in L1, so a prefill of n tokens reads the weights once, not n times.
+    public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
+                         scratch: ActivationQ8, pool: ThreadPool) {
+        let quantized = usesQuantizedActivation
+        if quantized {
+            scratch.quantize(x, tokens: tokens, length: cols)
+        }
+        let xq = UnsafePointer(scratch.values)
+        let xs = UnsafePointer(scratch.scales)
+        let blocks = cols / 32
+        let me = self
+        pool.parallelFor(rows) { start, end in
+            for r in start ..< end {
+                let row = me.data + r * me.rowBytes
+                for t in 0 ..< tokens {
+                    let value: Float
+                    switch me.type {
+                    case .q8_0: value = dotQ8_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
+                    case .q4_0: value = dotQ4_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
+                    case .f16: value = dotF16(row, x + t * me.cols, count: me.cols)
+                    case .bf16: value = dotBF16(row, x + t * me.cols, count: me.cols)
+                    default: value = dotF32(row, x + t * me.cols, count: me.cols)
+                    }
+                    out[t * me.rows + r] = value
+                }
+            }
+        }
+    }
+}
