@@ -1,0 +1,77 @@
+import ModelFiles
+
+/// Hyper-parameters of a Qwen model, read from the GGUF keys `{arch}.*` that llama.cpp's converter writes.
+public struct ModelConfig: Sendable, Equatable {
+    public enum Architecture: String, Sendable {
+        /// Qwen1.5, Qwen2, Qwen2.5: q/k/v projections carry biases.
+        case qwen2
+        /// Qwen3: no biases; per-head RMSNorm on q and k; head size given explicitly.
+        case qwen3
+    }
+
+    public var architecture: Architecture
+    public var name: String
+    public var layerCount: Int        // L
+    public var hiddenSize: Int        // D
+    public var ffnSize: Int           // F
+    public var headCount: Int         // H
+    public var kvHeadCount: Int       // Hkv
+    public var headSize: Int          // Dh
+    public var vocabularySize: Int    // V
+    public var trainedContext: Int
+    public var ropeBase: Float
+    public var rmsEpsilon: Float
+
+    public init(gguf: GGUFFile) throws {
+        let archName = try gguf.string("general.architecture")
+        guard let arch = Architecture(rawValue: archName) else {
+            throw gguf.error("general.architecture", "'\(archName)' is not supported (qwentty runs 'qwen2' and 'qwen3': Qwen1.5, Qwen2, Qwen2.5, Qwen3)")
+        }
+        architecture = arch
+        name = gguf.metadata["general.name"]?.string ?? "unnamed"
+        let p = archName + "."
+        func positive(_ key: String) throws -> Int {
+            let v = try gguf.int(p + key)
+            guard v > 0, v <= 1 << 20 else { throw gguf.error(p + key, "value \(v) is out of range") }
+            return v
+        }
+        layerCount = try positive("block_count")
+        hiddenSize = try positive("embedding_length")
+        ffnSize = try positive("feed_forward_length")
+        headCount = try positive("attention.head_count")
+        kvHeadCount = gguf.metadata[p + "attention.head_count_kv"] == nil ? headCount : try positive("attention.head_count_kv")
+        trainedContext = gguf.metadata[p + "context_length"] == nil ? 32768 : try positive("context_length")
+        if gguf.metadata[p + "attention.key_length"] != nil {
+            headSize = try positive("attention.key_length")
+            if gguf.metadata[p + "attention.value_length"] != nil {
+                let valueSize = try positive("attention.value_length")
+                guard valueSize == headSize else {
+                    throw gguf.error(p + "attention.value_length", "\(valueSize) differs from key_length \(headSize); not supported")
+                }
+            }
+        } else {
+            guard hiddenSize % headCount == 0 else {
+                throw gguf.error(p + "embedding_length", "\(hiddenSize) is not divisible by head_count \(headCount)")
+            }
+            headSize = hiddenSize / headCount
+        }
+        guard headCount % kvHeadCount == 0 else {
+            throw gguf.error(p + "attention.head_count_kv", "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
+        }
+        guard headSize % 2 == 0 else {
+            throw gguf.error(p + "attention.key_length", "head size \(headSize) must be even for rotary embeddings")
+        }
+        ropeBase = gguf.metadata[p + "rope.freq_base"] == nil ? 10_000 : try gguf.float(p + "rope.freq_base")
+        rmsEpsilon = gguf.metadata[p + "attention.layer_norm_rms_epsilon"] == nil ? 1e-6 : try gguf.float(p + "attention.layer_norm_rms_epsilon")
+        guard ropeBase > 1, ropeBase.isFinite else { throw gguf.error(p + "rope.freq_base", "\(ropeBase) is not a valid base") }
+        guard rmsEpsilon > 0, rmsEpsilon.isFinite else { throw gguf.error(p + "attention.layer_norm_rms_epsilon", "\(rmsEpsilon) is not positive") }
+        guard let embedding = gguf.tensor(named: "token_embd.weight"), embedding.dims.count == 2 else {
+            throw gguf.error("token_embd.weight", "missing or not a matrix")
+        }
+        vocabularySize = embedding.dims[1]
+    }
+
+    /// Width of all query heads together (H·Dh) and of all key or value heads (Hkv·Dh).
+    public var queryWidth: Int { headCount * headSize }
+    public var kvWidth: Int { kvHeadCount * headSize }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Kernels
+import ModelFiles
+
+// Legend: D hidden, H query heads, Hkv key/value heads, Dh head size, F feed-forward, V vocabulary,
+// L layers, T tokens in the current batch, P position.
+
+/// Why a forward pass was refused; nothing has been written to the cache when this is thrown.
+public enum ForwardError: Error, CustomStringConvertible, Equatable {
+    case contextFull(needed: Int, contextSize: Int)
+    case invalidToken(Int32, vocabularySize: Int)
+
+    public var description: String {
+        switch self {
+        case .contextFull(let needed, let size):
+            return "the context is full: \(needed) tokens needed, context size is \(size); start a new chat or raise --ctx-size"
+        case .invalidToken(let id, let vocab):
+            return "token id \(id) is outside the vocabulary (0..<\(vocab))"
+        }
+    }
+}
+
+/// A Qwen2/Qwen3 decoder: the model file, its weights and the scratch memory of a forward pass.
+///
+/// One instance is used by one thread at a time (the engine thread); all buffers are allocated here
+/// once, so a decode step allocates nothing.
+public final class QwenModel {
+    public let file: GGUFFile
+    public let config: ModelConfig
+    public let weights: ModelWeights
+    public let pool: ThreadPool
+    /// Largest batch one forward call processes; longer prompts are fed in chunks of this size.
+    public let maxBatch: Int
+    /// Positions the RoPE tables cover: the largest cache this model can serve.
+    public let maxContext: Int
+
+    private let x: UnsafeMutablePointer<Float>          // [T, D] residual stream
+    private let xb: UnsafeMutablePointer<Float>         // [T, D] normalised input of a sub-layer
+    private let q: UnsafeMutablePointer<Float>          // [T, H·Dh]
+    private let k: UnsafeMutablePointer<Float>          // [T, Hkv·Dh]
+    private let v: UnsafeMutablePointer<Float>          // [T, Hkv·Dh]
+    private let attention: UnsafeMutablePointer<Float>  // [T, H·Dh]
+    private let gate: UnsafeMutablePointer<Float>       // [T, F]
+    private let up: UnsafeMutablePointer<Float>         // [T, F]
+    private let scores: UnsafeMutablePointer<Float>     // [threads, maxContext] attention weights
+    private let ropeCos: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
+    private let ropeSin: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
+    public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
+    private let activationQ8 = ActivationQ8()
+
+    public init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 64) throws {
+        self.file = file
+        config = try ModelConfig(gguf: file)
+        weights = try ModelWeights(gguf: file, config: config)
+        self.pool = pool
+        self.maxBatch = max(1, maxBatch)
+        self.maxContext = max(1, maxContext ?? config.trainedContext)
+        let c = config
+        let t = self.maxBatch
+        x = .allocate(capacity: t * c.hiddenSize)
+        xb = .allocate(capacity: t * c.hiddenSize)
+        q = .allocate(capacity: t * c.queryWidth)
+        k = .allocate(capacity: t * c.kvWidth)
+        v = .allocate(capacity: t * c.kvWidth)
+        attention = .allocate(capacity: t * c.queryWidth)
+        gate = .allocate(capacity: t * c.ffnSize)
+        up = .allocate(capacity: t * c.ffnSize)
+        scores = .allocate(capacity: pool.threadCount * self.maxContext)
+        logits = .allocate(capacity: c.vocabularySize)
+        let half = c.headSize / 2
+        ropeCos = .allocate(capacity: self.maxContext * half)
+        ropeSin = .allocate(capacity: self.maxContext * half)
+        // Angles in Double: position · base^(−2i/Dh). Float angles lose ~1e-3 rad at position 30 000.
+        for p in 0 ..< self.maxContext {
+            for i in 0 ..< half {
+                let angle = Double(p) * pow(Double(c.ropeBase), -Double(2 * i) / Double(c.headSize))
+                ropeCos[p * half + i] = Float(cos(angle))
+                ropeSin[p * half + i] = Float(sin(angle))
+            }
+        }
+    }
+
+    deinit {
+        for buffer in [x, xb, q, k, v, attention, gate, up, scores, logits, ropeCos, ropeSin] {
+            buffer.deallocate()
+        }
+    }
+
+    public func makeCache(contextSize: Int? = nil) -> KVCache {
+        KVCache(layerCount: config.layerCount, contextSize: min(contextSize ?? maxContext, maxContext), width: config.kvWidth)
+    }
+
+    /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count`, appends their keys and
+    /// values to `cache`, and leaves the logits of the last token in `logits`.
+    public func forward(_ tokens: [Int32], cache: KVCache) throws {
+        guard !tokens.isEmpty else { return }
+        guard cache.count + tokens.count <= cache.contextSize else {
+            throw ForwardError.contextFull(needed: cache.count + tokens.count, contextSize: cache.contextSize)
+        }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
+            throw ForwardError.invalidToken(bad, vocabularySize: config.vocabularySize)
+        }
+        var start = 0
+        while start < tokens.count {
+            let end = min(start + maxBatch, tokens.count)
+            forwardBatch(tokens[start ..< end], cache: cache)
+            start = end
+        }
+    }
+
+    private func forwardBatch(_ tokens: ArraySlice<Int32>, cache: KVCache) {
+        let c = config
+        let d = c.hiddenSize
+        let t = tokens.count
+        let start = cache.count
+        for (i, token) in tokens.enumerated() {
+            weights.tokenEmbedding.dequantize(row: Int(token), into: x + i * d)
+        }
+        for (l, layer) in weights.layers.enumerated() {
+            // Attention block.
+            for i in 0 ..< t {
+                rmsNorm(x + i * d, layer.attentionNorm, xb + i * d, count: d, epsilon: c.rmsEpsilon)
+            }
+            layer.query.multiply(xb, tokens: t, into: q, scratch: activationQ8, pool: pool)
+            layer.key.multiply(xb, tokens: t, into: k, scratch: activationQ8, pool: pool)
+            layer.value.multiply(xb, tokens: t, into: v, scratch: activationQ8, pool: pool)
+            for i in 0 ..< t {
+                if let bias = layer.queryBias { axpy(1, bias, q + i * c.queryWidth, count: c.queryWidth) }
+                if let bias = layer.keyBias { axpy(1, bias, k + i * c.kvWidth, count: c.kvWidth) }
+                if let bias = layer.valueBias { axpy(1, bias, v + i * c.kvWidth, count: c.kvWidth) }
+                let position = start + i
+                for h in 0 ..< c.headCount {
+                    let head = q + i * c.queryWidth + h * c.headSize
+                    if let norm = layer.queryNorm { rmsNorm(head, norm, head, count: c.headSize, epsilon: c.rmsEpsilon) }
+                    rotate(head, position: position)
+                }
+                for h in 0 ..< c.kvHeadCount {
+                    let head = k + i * c.kvWidth + h * c.headSize
+                    if let norm = layer.keyNorm { rmsNorm(head, norm, head, count: c.headSize, epsilon: c.rmsEpsilon) }
+                    rotate(head, position: position)
+                }
+                cache.keys(layer: l, position: position).update(from: k + i * c.kvWidth, count: c.kvWidth)
+                cache.values(layer: l, position: position).update(from: v + i * c.kvWidth, count: c.kvWidth)
+            }
+            attend(layer: l, tokens: t, start: start, cache: cache)
+            layer.output.multiply(attention, tokens: t, into: xb, scratch: activationQ8, pool: pool)
+            axpy(1, xb, x, count: t * d)
+
+            // Feed-forward block (SwiGLU).
+            for i in 0 ..< t {
+                rmsNorm(x + i * d, layer.ffnNorm, xb + i * d, count: d, epsilon: c.rmsEpsilon)
+            }
+            layer.gate.multiply(xb, tokens: t, into: gate, scratch: activationQ8, pool: pool)
+            layer.up.multiply(xb, tokens: t, into: up, scratch: activationQ8, pool: pool)
+            swiGLU(gate, up, count: t * c.ffnSize)
+            layer.down.multiply(gate, tokens: t, into: xb, scratch: activationQ8, pool: pool)
+            axpy(1, xb, x, count: t * d)
+        }
+        cache.count = start + t
+        // Only the last token's logits are needed: prompts are prefilled to predict what follows them.
+        rmsNorm(x + (t - 1) * d, weights.outputNorm, xb, count: d, epsilon: c.rmsEpsilon)
+        weights.output.multiply(xb, tokens: 1, into: logits, scratch: activationQ8, pool: pool)
+    }
+
+    /// NeoX-style rotary embedding: dimension i is rotated with dimension i + Dh/2.
+    private func rotate(_ head: UnsafeMutablePointer<Float>, position: Int) {
+        let half = config.headSize / 2
+        let cosines = ropeCos + position * half
+        let sines = ropeSin + position * half
+        for i in 0 ..< half {
+            let a = head[i]
+            let b = head[i + half]
+            head[i] = a * cosines[i] - b * sines[i]
+            head[i + half] = b * cosines[i] + a * sines[i]
+        }
+    }
+
+    /// Causal grouped-query attention of the batch's `tokens` queries over the cache, split over the
+    /// pool by (token, head).
+    private func attend(layer: Int, tokens t: Int, start: Int, cache: KVCache) {
+        let c = config
+        let groupSize = c.headCount / c.kvHeadCount
+        let scale = 1 / Float(c.headSize).squareRoot()
+        let q = self.q
+        let attention = self.attention
+        let scores = self.scores
+        let maxContext = self.maxContext
+        pool.run { thread, threads in
+            let weights = scores + thread * maxContext
+            var job = thread
+            while job < t * c.headCount {
+                let i = job / c.headCount
+                let h = job % c.headCount
+                let length = start + i + 1
+                let query = q + i * c.queryWidth + h * c.headSize
+                let kvOffset = (h / groupSize) * c.headSize
+                for p in 0 ..< length {
+                    weights[p] = dot(query, cache.keys(layer: layer, position: p) + kvOffset, count: c.headSize) * scale
+                }
+                softmax(weights, count: length)
+                let out = attention + i * c.queryWidth + h * c.headSize
+                out.initialize(repeating: 0, count: c.headSize)
+                for p in 0 ..< length {
+                    axpy(weights[p], cache.values(layer: layer, position: p) + kvOffset, out, count: c.headSize)
+                }
+                job += threads
+            }
+        }
+    }
+}

@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Builds qwentty's test fixtures and bundled demo model from the Python reference implementations.
+
+Run from the repository root:   pip install -r scripts/requirements-fixtures.txt && python scripts/make-fixtures.py
+
+Everything under Tests/Fixtures/ and models/ is written by this script and only by it; CI reads the
+results and never runs Python. Outputs are deterministic for the pinned versions.
+
+What it makes (see Tests/Fixtures/README.md for the file list):
+  * a tiny byte-level BPE tokenizer trained with `tokenizers` in Qwen2's exact pipeline
+    (NFC -> Qwen2 split regex -> ByteLevel -> BPE), with ChatML control tokens;
+  * tiny random-weight `qwen2` (GQA, q/k/v biases, tied head) and `qwen3` (GQA, q/k norms, explicit
+    head_dim != hidden/heads, untied head) models built with `transformers`;
+  * each written as GGUF with the `gguf` package, as F32, F16, BF16, Q8_0 and Q4_0, laid out like
+    llama.cpp's convert_hf_to_gguf.py (same tensor names; 1-D tensors stay F32);
+  * reference outputs: `transformers` (fp32) run on the weights *as dequantised from each file*, so the
+    only difference left to the engine is its own arithmetic: greedy tokens, logits, top-k logprobs;
+  * quantisation vectors: tensors quantised by `gguf.quants` with their dequantised values;
+  * tokenizer goldens on the real Qwen vocabulary (../shared/qwen-tokenizer/tokenizer.json) from HF
+    `tokenizers`, and chat-template goldens from `transformers`' apply_chat_template.
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import gguf
+from gguf import GGMLQuantizationType as Q
+from gguf.quants import quantize, dequantize
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, decoders, trainers, Regex
+from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM, PreTrainedTokenizerFast
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "Fixtures")
+MODELS = os.path.join(ROOT, "models")
+SHARED_TOKENIZER = os.path.join(os.path.dirname(ROOT), "shared", "qwen-tokenizer")
+
+QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+               r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+# Jinja chat templates for the fixtures. They mimic the published Qwen2.5 and Qwen3 templates in the
+# parts qwentty reads (default system prompt; Qwen3's think block), written for this project.
+TEMPLATE_QWEN25 = (
+    "{%- if messages[0]['role'] != 'system' %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. "
+    "You are a helpful assistant.<|im_end|>\\n' }}{%- endif %}"
+    "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}")
+TEMPLATE_QWEN3 = (
+    "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
+    "{%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}")
+
+CORPUS = """
+The quick brown fox jumps over the lazy dog. She said it's fine, we'll see; they're here and I'd go.
+Hello, world! How are you today? I am fine, thank you. Numbers: 0 1 2 3 4 5 6 7 8 9 10 42 1234 3.14159.
+def forward(self, x):\n    return self.norm(x + self.attn(x))\n
+for (int i = 0; i < n; i++) { sum += a[i] * b[i]; }
+你好，世界。今天天气很好，我们去公园散步吧。机器学习和自然语言处理很有意思。
+こんにちは、世界。Привет, мир! Ça va très bien, merci. Äpfel und Birnen. 🦙 🙂 👍🏽
+Tokenizers split text into pieces, and byte pair encoding merges frequent pairs of symbols.
+A small model runs on the CPU in a terminal, streaming tokens one by one while the stats update.
+"""
+
+VOCAB_SIZE = 400  # BPE tokens; the three ChatML control tokens follow, as in Qwen's vocabulary
+
+
+def train_tokenizer():
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator([CORPUS] * 20, trainer=trainer)
+    tok.add_special_tokens(SPECIALS)
+    return tok
+
+
+def tokenizer_tables(tok):
+    vocab = tok.get_vocab(with_added_tokens=True)
+    tokens = [None] * len(vocab)
+    for text, i in vocab.items():
+        tokens[i] = text
+    model = json.loads(tok.to_str())["model"]
+    merges = [" ".join(m) if isinstance(m, list) else m for m in model["merges"]]
+    types = [3 if t in SPECIALS else 1 for t in tokens]
+    return tokens, types, merges
+
+
+def random_qwen(arch, vocab, seed, demo=False):
+    torch.manual_seed(seed)
+    if arch == "qwen2":
+        cfg = Qwen2Config(vocab_size=vocab, hidden_size=256 if demo else 64, intermediate_size=768 if demo else 128,
+                          num_hidden_layers=4 if demo else 2, num_attention_heads=4, num_key_value_heads=2,
+                          rope_theta=1e6, rms_norm_eps=1e-6, tie_word_embeddings=True,
+                          max_position_embeddings=4096 if demo else 512)
+        model = Qwen2ForCausalLM(cfg)
+    else:
+        cfg = Qwen3Config(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, head_dim=32, rope_theta=1e6,
+                          rms_norm_eps=1e-6, tie_word_embeddings=False, max_position_embeddings=512)
+        model = Qwen3ForCausalLM(cfg)
+    # transformers' init (std 0.02) gives near-uniform logits whose top-1 is decided by rounding noise.
+    # Scale weights so activations keep unit size and logits spread out (std ~ several units): greedy
+    # decoding then has clear margins and the parity tests measure arithmetic, not ties.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            elif name.endswith(".bias"):
+                p.copy_(0.2 * torch.randn_like(p))
+            elif "embed_tokens" in name:
+                # Small enough that a tied head does not just echo the current token back.
+                p.copy_(0.3 * torch.randn_like(p))
+            elif "o_proj" in name or "down_proj" in name:
+                # Residual branches as large as the stream, so every layer shapes the next token.
+                p.copy_(2.0 * torch.randn_like(p) / p.shape[1] ** 0.5)
+            else:
+                p.copy_(torch.randn_like(p) / p.shape[1] ** 0.5)
+    model.eval()
+    return model, cfg
+
+
+def hf_to_gguf_tensors(model, cfg, arch):
+    """(gguf name, fp32 array in PyTorch [out, in] order) as convert_hf_to_gguf.py lays them out."""
+    sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    out = [("token_embd.weight", sd["model.embed_tokens.weight"])]
+    for i in range(cfg.num_hidden_layers):
+        p = f"model.layers.{i}."
+        b = f"blk.{i}."
+        out += [(b + "attn_norm.weight", sd[p + "input_layernorm.weight"])]
+        for hf, g in (("q_proj", "attn_q"), ("k_proj", "attn_k"), ("v_proj", "attn_v")):
+            out.append((b + g + ".weight", sd[p + "self_attn." + hf + ".weight"]))
+            if p + "self_attn." + hf + ".bias" in sd:
+                out.append((b + g + ".bias", sd[p + "self_attn." + hf + ".bias"]))
+        if arch == "qwen3":
+            out.append((b + "attn_q_norm.weight", sd[p + "self_attn.q_norm.weight"]))
+            out.append((b + "attn_k_norm.weight", sd[p + "self_attn.k_norm.weight"]))
+        out += [(b + "attn_output.weight", sd[p + "self_attn.o_proj.weight"]),
+                (b + "ffn_norm.weight", sd[p + "post_attention_layernorm.weight"]),
+                (b + "ffn_gate.weight", sd[p + "mlp.gate_proj.weight"]),
+                (b + "ffn_up.weight", sd[p + "mlp.up_proj.weight"]),
+                (b + "ffn_down.weight", sd[p + "mlp.down_proj.weight"])]
+    out.append(("output_norm.weight", sd["model.norm.weight"]))
+    if not cfg.tie_word_embeddings:
+        out.append(("output.weight", sd["lm_head.weight"]))
+    return out
+
+
+FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q8_0: 7, Q.BF16: 32}
+
+
+def encode_tensor(arr, qtype):
+    """(stored array for GGUFWriter, dequantised fp32 values) for one tensor."""
+    if arr.ndim == 1 or qtype == Q.F32:
+        return arr.astype(np.float32), arr.astype(np.float32)
+    if qtype == Q.F16:
+        stored = arr.astype(np.float16)
+        return stored, stored.astype(np.float32)
+    stored = quantize(arr, qtype)
+    return stored, dequantize(stored, qtype).astype(np.float32).reshape(arr.shape)
+
+
+def write_gguf(path, arch, cfg, tensors, qtype, tok_tables, template, name):
+    tokens, types, merges = tok_tables
+    w = gguf.GGUFWriter(path, arch)
+    w.add_name(name)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    if arch == "qwen3":
+        w.add_key_length(cfg.head_dim)
+        w.add_value_length(cfg.head_dim)
+    w.add_file_type(FILE_TYPES[qtype])
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("qwen2")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(tokens.index("<|endoftext|>"))
+    w.add_eos_token_id(tokens.index("<|im_end|>"))
+    w.add_pad_token_id(tokens.index("<|endoftext|>"))
+    w.add_add_bos_token(False)
+    w.add_chat_template(template)
+    deq = {}
+    for tname, arr in tensors:
+        stored, values = encode_tensor(arr, qtype)
+        deq[tname] = values
+        if qtype in (Q.Q8_0, Q.Q4_0, Q.BF16) and arr.ndim == 2:
+            w.add_tensor(tname, stored, raw_dtype=qtype)
+        else:
+            w.add_tensor(tname, stored)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return deq
+
+
+def load_dequantised(model, cfg, arch, deq):
+    """Puts the values dequantised from a GGUF file back into the PyTorch model."""
+    names = dict((g, None) for g, _ in hf_to_gguf_tensors(model, cfg, arch))
+    mapping = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
+               "output.weight": "lm_head.weight"}
+    for i in range(cfg.num_hidden_layers):
+        p, b = f"model.layers.{i}.", f"blk.{i}."
+        for g, hf in (("attn_norm", "input_layernorm"), ("attn_q", "self_attn.q_proj"), ("attn_k", "self_attn.k_proj"),
+                      ("attn_v", "self_attn.v_proj"), ("attn_output", "self_attn.o_proj"),
+                      ("attn_q_norm", "self_attn.q_norm"), ("attn_k_norm", "self_attn.k_norm"),
+                      ("ffn_norm", "post_attention_layernorm"), ("ffn_gate", "mlp.gate_proj"),
+                      ("ffn_up", "mlp.up_proj"), ("ffn_down", "mlp.down_proj")):
+            mapping[b + g + ".weight"] = p + hf + ".weight"
+            mapping[b + g + ".bias"] = p + hf + ".bias"
+    sd = model.state_dict()
+    with torch.no_grad():
+        for g in names:
+            sd[mapping[g]].copy_(torch.from_numpy(deq[g]))
+        if cfg.tie_word_embeddings:
+            model.lm_head.weight = model.model.embed_tokens.weight
+
+
+def reference_run(model, prompt, steps):
+    """Greedy decoding by full recomputation (no cache): logits of each step's last position."""
+    ids = list(prompt)
+    logits_per_step = []
+    with torch.no_grad():
+        for _ in range(steps):
+            logits = model(torch.tensor([ids])).logits[0, -1].double()
+            logits_per_step.append(logits.float().numpy())
+            ids.append(int(torch.argmax(logits)))
+    return ids[len(prompt):], np.stack(logits_per_step)
+
+
+def top_logprobs(logits, k=5):
+    lp = torch.log_softmax(torch.from_numpy(logits).double(), dim=-1)
+    vals, idx = torch.topk(lp, k)
+    return [[int(i), float(v)] for i, v in zip(idx, vals)]
+
+
+def fnv1a64(ids):
+    h = 0xcbf29ce484222325
+    for i in ids:
+        for byte in struct.pack("<i", i):
+            h ^= byte
+            h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def model_fixtures(tok, tables):
+    prompt_text = "Hello, world! 你好，世界。 The quick brown fox said it's fine."
+    prompt = tok.encode(prompt_text).ids
+    steps = 32
+    index = []
+    # Seeds picked (by scanning 1-15) for varied greedy paths whose smallest top-1/top-2 logit margin
+    # over 32 steps is > 0.04, forty times the 1e-3 parity tolerance: greedy equality then tests the
+    # arithmetic, never a near-tie. Many random models just repeat one token.
+    for arch, seed, template in (("qwen2", 14, TEMPLATE_QWEN25), ("qwen3", 5, TEMPLATE_QWEN3)):
+        model, cfg = random_qwen(arch, len(tables[0]), seed)
+        fp32 = hf_to_gguf_tensors(model, cfg, arch)
+        for qtype in (Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0):
+            stem = f"tiny-{arch}-{qtype.name.lower()}"
+            deq = write_gguf(os.path.join(OUT, stem + ".gguf"), arch, cfg, fp32, qtype, tables,
+                             template, f"tiny random {arch}")
+            ref_model, _ = random_qwen(arch, len(tables[0]), seed)
+            load_dequantised(ref_model, cfg, arch, deq)
+            greedy, logits = reference_run(ref_model, prompt, steps)
+            exact = qtype in (Q.F32, Q.F16, Q.BF16)
+            # Full logits of every step for float files; first step only for quantised ones (their
+            # greedy path may legitimately diverge later: the engine quantises activations).
+            (logits if exact else logits[:1]).astype("<f4").tofile(os.path.join(OUT, stem + ".logits.f32"))
+            ranked = np.sort(logits, axis=1)
+            margins = ranked[:, -1] - ranked[:, -2]
+            index.append({"file": stem + ".gguf", "arch": arch, "type": qtype.name, "exact": exact,
+                          "prompt": prompt, "greedy": greedy, "logits_steps": len(logits) if exact else 1,
+                          "vocab": len(tables[0]), "min_margin": float(margins.min()),
+                          "top_logprobs": [top_logprobs(l) for l in logits]})
+            print(f"{stem}: greedy {greedy[:8]}... min margin {margins.min():.4f}", file=sys.stderr)
+    with open(os.path.join(OUT, "reference.json"), "w") as f:
+        json.dump({"prompt_text": prompt_text, "models": index}, f, indent=1)
+
+
+def demo_model(tok, tables):
+    model, cfg = random_qwen("qwen2", len(tables[0]), 7, demo=True)
+    os.makedirs(MODELS, exist_ok=True)
+    write_gguf(os.path.join(MODELS, "qwentty-demo-q8_0.gguf"), "qwen2", cfg,
+               hf_to_gguf_tensors(model, cfg, "qwen2"), Q.Q8_0, tables, TEMPLATE_QWEN25,
+               "qwentty demo (random weights: it babbles)")
+
+
+def quant_vectors():
+    """Tensors quantised by gguf.quants, with their dequantised values, for bit-exact kernel tests."""
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((8, 256)).astype(np.float32)
+    base[1] *= 1e-3              # small scales
+    base[2] *= 1e3               # large scales
+    base[3, :64] = 0.0           # all-zero blocks
+    base[4] = np.abs(base[4])    # one-signed blocks
+    base[5, ::7] = 60000.0       # outliers near the f16 limit
+    w = gguf.GGUFWriter(os.path.join(OUT, "quant-vectors.gguf"), "qwentty-test")
+    w.add_tensor("source", base)
+    for qtype in (Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0):
+        if qtype == Q.F16:
+            stored = base.astype(np.float16)
+            w.add_tensor("F16", stored)
+            values = stored.astype(np.float32)
+        else:
+            stored = quantize(base, qtype)
+            w.add_tensor(qtype.name, stored, raw_dtype=qtype)
+            values = dequantize(stored, qtype).astype(np.float32).reshape(base.shape)
+        w.add_tensor(qtype.name + ".dequantized", values)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def tokenizer_strings():
+    """≥ 200 strings covering what the Qwen pre-tokenizer and BPE must get right."""
+    s = [
+        "", " ", "  ", "\t", "\n", "\r\n", "\n\n\n", " \n", "\n ", " \t\n \n ", "a\n\nb", "a \n b", "x  y", "x   \ty",
+        "Hello world", " Hello world", "Hello World!", "Hello, world!", "hello.world", "HELLO", "hElLo",
+        "it's", "It'S", "we'll", "WE'LL", "they're", "I've", "I'm", "he'd", "don't", "'s", "''s", "'sxyz", "o'clock",
+        "'ſ", "x'Re", "rock'n'roll", "\"quoted\"", "(parens)", "[brackets]", "{braces}", "<tag>", "</tag>",
+        "3", "12", "123", "1234567890", "3.14159", "-42", "+7", "1,000,000", "0x1F", "1e-5", "２０２４", "٣٤٥", "²³",
+        "Ⅻ", "½", "①②③", "v1.2.3", "2024-11-22", "12:30:45",
+        "你好", "你好，世界。", "机器学习", "日本語のテキスト", "한국어 텍스트", "中文English混合", "全角　スペース",
+        "Привет, мир!", "Ελληνικά", "עברית", "العربية", "हिन्दी", "ภาษาไทย", "Tiếng Việt", "Äpfel", "naïve café",
+        "e\u0301", "cafe\u0301", "A\u030a", "\u212b", "\u1100\u1161\u11a8", "\u0915\u094d\u0937", "o\u0308\u0304",
+        "🦙", "🙂", "👍🏽", "👩‍💻", "👨‍👩‍👧‍👦", "🇯🇵", "🏳️‍🌈", "❤️", "✔︎", "emoji 🦙 in text", "🦙🦙🦙", " 🦙",
+        "def f(x):\n    return x * 2\n", "for (int i = 0; i < n; i++) {\n\tsum += a[i];\n}",
+        "if a != b && c <= d || !e {", "x = {'a': 1, \"b\": [1, 2, 3]}", "SELECT * FROM t WHERE id = 1;",
+        "#include <stdio.h>", "    indented", "\t\ttabs", "trailing   ", "   leading", "a\u00a0b", "a\u3000b",
+        "a\u2028b", "a\u2029b", "a\u200bb", "a\u0085b", "a\x0bb", "a\x0cb", "a\rb", "\r\r\n\n",
+        "<|im_start|>user", "<|im_end|>", "<|endoftext|>", "<|im_start|>", "text <|im_start|> text",
+        "@@@", "!!!", "...", "---", "___", "***", " !!!\n", "?!\n\n", "—", "…", "«»", "‘’“”", "§¶†‡", "€$¥£",
+        "https://example.com/path?q=1&r=2#frag", "user@example.com", "C:\\Windows\\System32", "/usr/bin/env",
+        "snake_case_name", "camelCaseName", "PascalCase", "kebab-case-name", "SCREAMING_CASE",
+        "The quick brown fox jumps over the lazy dog.", "Lorem ipsum dolor sit amet, consectetur adipiscing elit.",
+        "Ça va? Très bien!", "Straße", "ﬁ ligature", "ǅ titlecase", "ʰ modifier", "ſ long s",
+        "\x00", "a\x00b", "\x01\x02\x03", "\x7f", "\x1b[31mred\x1b[0m", "\u00ad", "\ufeffBOM", "\ufffd",
+        "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "𝟘𝟙𝟚", "\U0001F600\U0001F601", "\U00010000", "\U0010FFFF",
+    ]
+    words = ["alpha", "beta", "gamma", "你好", "🦙", "42", "it's", " ", "\n", "\t", "!", "x_y", "Ω", "ü"]
+    rng = np.random.default_rng(11)
+    while len(s) < 230:
+        s.append("".join(words[i] for i in rng.integers(0, len(words), size=int(rng.integers(2, 12)))))
+    return s
+
+
+def tokenizer_goldens():
+    path = os.path.join(SHARED_TOKENIZER, "tokenizer.json")
+    tok = Tokenizer.from_file(path)
+    tok.encode_special_tokens = True  # control tokens in user text are text
+    cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids} for t in tokenizer_strings()]
+    # Invalid UTF-8: the engine repairs to U+FFFD as Python's errors="replace" does, then tokenizes.
+    for raw in (b"\xff", b"abc\xffdef", b"\xc3", b"\xc3(", b"\xe2\x82", b"\xf0\x9f\xa6", b"\xed\xa0\x80",
+                b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\x80\x80\x80", b"ok\xe4\xbd\xa0\xe5\xa5"):
+        cases.append({"hex": raw.hex(), "ids": tok.encode(raw.decode("utf-8", errors="replace"),
+                                                        add_special_tokens=False).ids})
+    tok.encode_special_tokens = False
+    special = [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids} for t in
+               ("<|im_start|>user\nhi<|im_end|>\n", "a<|endoftext|>b", "<|im_start|><|im_end|>", "x <|im_end|> y")]
+    tok.encode_special_tokens = True
+    runs = []
+    for ch in ("a", " ", "\n", "0", "你", "!", "🦙", "ab", " \n"):
+        count = 100_000 // len(ch.encode()) if ch != "🦙" else 25_000
+        ids = tok.encode(ch * count, add_special_tokens=False).ids
+        runs.append({"unit": ch, "count": count, "n_ids": len(ids), "fnv1a64": fnv1a64(ids), "head": ids[:16]})
+    with open(os.path.join(OUT, "qwen-tokenizer-golden.json"), "w") as f:
+        json.dump({"cases": cases, "special": special, "runs": runs}, f, ensure_ascii=True, indent=0)
+
+
+def chat_goldens(tiny_tok):
+    """Chat-template token ids from transformers' apply_chat_template, for the fixture templates and
+    the real Qwen2 template stored in the vocab-only GGUF."""
+    convo = [{"role": "user", "content": "Hi there! <|im_start|>not a tag"},
+             {"role": "assistant", "content": "Hello. 你好"}, {"role": "user", "content": "Bye\n"}]
+    with_system = [{"role": "system", "content": "Be brief."}] + convo
+    out = {}
+    fast = PreTrainedTokenizerFast(tokenizer_object=tiny_tok)
+    for flavor, template in (("qwen25", TEMPLATE_QWEN25), ("qwen3", TEMPLATE_QWEN3)):
+        for label, msgs in (("default_system", convo), ("with_system", with_system)):
+            for thinking in (True, False):
+                text = fast.apply_chat_template(msgs, chat_template=template, tokenize=False,
+                                                add_generation_prompt=True, enable_thinking=thinking)
+                out[f"{flavor}/{label}/thinking={thinking}"] = tiny_enc(tiny_tok, text)
+    reader = gguf.GGUFReader(os.path.join(SHARED_TOKENIZER, "ggml-vocab-qwen2.gguf"))
+    field = reader.fields["tokenizer.chat_template"]
+    real_template = bytes(field.parts[field.data[0]]).decode()
+    real = PreTrainedTokenizerFast(tokenizer_file=os.path.join(SHARED_TOKENIZER, "tokenizer.json"))
+    for label, msgs in (("default_system", convo), ("with_system", with_system)):
+        text = real.apply_chat_template(msgs, chat_template=real_template, tokenize=False, add_generation_prompt=True)
+        out[f"real-qwen2/{label}"] = real_enc(text)
+    with open(os.path.join(OUT, "chat-template-golden.json"), "w") as f:
+        json.dump({"conversation": convo, "with_system": with_system, "ids": out}, f, indent=0)
+
+
+def tiny_enc(tok, text):
+    return segment_encode(tok, text)
+
+
+def real_enc(text):
+    return segment_encode(Tokenizer.from_file(os.path.join(SHARED_TOKENIZER, "tokenizer.json")), text)
+
+
+def segment_encode(tok, text):
+    """Encodes rendered template text: control tokens the template wrote become ids; user text that
+    merely looks like one stays text (here: only '<|im_start|>not a tag' inside content)."""
+    marker = "<|im_start|>not a tag"
+    parts = text.split(marker)
+    ids = []
+    for n, part in enumerate(parts):
+        tok.encode_special_tokens = False
+        ids += tok.encode(part, add_special_tokens=False).ids
+        if n + 1 < len(parts):
+            tok.encode_special_tokens = True
+            ids += tok.encode(marker, add_special_tokens=False).ids
+    tok.encode_special_tokens = False
+    return ids
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.set_num_threads(2)
+    tok = train_tokenizer()
+    tables = tokenizer_tables(tok)
+    tok.save(os.path.join(OUT, "tiny-tokenizer.json"))
+    model_fixtures(tok, tables)
+    demo_model(tok, tables)
+    quant_vectors()
+    tokenizer_goldens()
+    chat_goldens(tok)
+    print("fixtures written to", OUT, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
