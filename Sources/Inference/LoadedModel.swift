@@ -1,0 +1,45 @@
+import Kernels
+import ModelFiles
+import Tokenizer
+import Transformer
+
+/// Everything needed to run one model file: opened, validated and wired together.
+public final class LoadedModel {
+    public let file: GGUFFile
+    public let tokenizer: QwenTokenizer
+    public let model: QwenModel
+    public let generator: TextGenerator
+    /// The chat format, or nil for a vocabulary without ChatML tokens (raw prompts only).
+    public let template: ChatTemplate?
+    public let pool: ThreadPool
+    public let contextSize: Int
+    public let loadSeconds: Double
+
+    /// Default context when none is asked for: enough for a long chat, while the F32 KV cache of a
+    /// 0.5B model stays ~50 MB instead of the ~400 MB a full 32k context would take.
+    public static let defaultContextSize = 4096
+
+    public init(path: String, threads: Int? = nil, contextSize: Int? = nil) throws {
+        let start = monotonicSeconds()
+        file = try GGUFFile(path: path)
+        tokenizer = try QwenTokenizer(gguf: file)
+        pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
+        let config = try ModelConfig(gguf: file)
+        let context = max(16, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
+        self.contextSize = context
+        model = try QwenModel(file: file, pool: pool, maxContext: context)
+        guard tokenizer.vocabularySize <= model.config.vocabularySize else {
+            throw file.error("tokenizer.ggml.tokens", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
+        }
+        generator = TextGenerator(model: model, tokenizer: tokenizer)
+        template = try? ChatTemplate(tokenizer: tokenizer, templateSource: file.metadata["tokenizer.chat_template"]?.string)
+        loadSeconds = monotonicSeconds() - start
+    }
+
+    /// The dominant weight type (by bytes), as llama.cpp names files: "Q8_0", "Q4_K", …
+    public var weightTypeSummary: String {
+        var bytes: [GGMLType: Int] = [:]
+        for t in file.tensors where t.dims.count >= 2 { bytes[t.type, default: 0] += t.byteCount }
+        return bytes.max { $0.value < $1.value }?.key.name ?? "?"
+    }
+}

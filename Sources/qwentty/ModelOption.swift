@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+/// `-m FILE`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
+/// (the bundled demo model in a checkout) is used.
+struct ModelOption: ParsableArguments {
+    @Option(name: [.customShort("m"), .long], help: "Model file (GGUF). Default: the first .gguf in ./models.")
+    var model: String?
+
+    func resolvedPath() throws -> String {
+        if let model { return model }
+        let folder = "models"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        guard let first = names.filter({ $0.hasSuffix(".gguf") }).sorted().first else {
+            throw UserFacingError("no model given and none found in ./models: pass -m FILE.gguf (see README: Getting a real model)")
+        }
+        return folder + "/" + first
+    }
+}
+
+/// JSON string literal (RFC 8259): quotes, backslashes and control characters escaped; the rest raw UTF-8.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// Writes to stdout without buffering surprises (streamed tokens must appear as they are generated).
+func writeOut(_ s: String) {
+    FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+func writeErr(_ s: String) {
+    FileHandle.standardError.write(Data(s.utf8))
+}

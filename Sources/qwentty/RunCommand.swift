@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Tokenizer
+
+/// `qwentty run`: one prompt in, the streamed reply out.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Generate a reply to one prompt and stream it to stdout."
+    )
+
+    @OptionGroup var modelOption: ModelOption
+    @Option(name: [.customShort("p"), .long], help: "The prompt (a user message unless --raw).")
+    var prompt: String
+    @Flag(help: "Feed the prompt as is, without the chat template (control tokens in it are parsed).")
+    var raw = false
+    @Option(name: .long, help: "System prompt (default: the model's own).")
+    var system: String?
+    @Option(name: [.customShort("n"), .long], help: "Maximum tokens to generate.")
+    var maxTokens = 256
+    @Option(name: .long, help: "Temperature; 0 is greedy.")
+    var temp: Float = 0.7
+    @Option(name: .long, help: "Top-k (0 disables).")
+    var topK = 20
+    @Option(name: .long, help: "Top-p (1 disables).")
+    var topP: Float = 0.8
+    @Option(name: .long, help: "Min-p (0 disables).")
+    var minP: Float = 0
+    @Option(name: .long, help: "Repetition penalty (1 disables).")
+    var repeatPenalty: Float = 1.05
+    @Option(name: .long, help: "Random seed (default: random; printed in the stats).")
+    var seed: UInt64?
+    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
+    var threads: Int?
+    @Option(name: [.customShort("c"), .long], help: "Context size in tokens (default 4096, at most the model's).")
+    var ctxSize: Int?
+    @Flag(help: "One JSON object per token, then a stats line.")
+    var json = false
+    @Option(help: "With --json: how many top alternatives to report per token.")
+    var logprobs = 0
+    @Flag(help: "Qwen3: disable thinking (adds an empty think block).")
+    var noThink = false
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("-n must be 0 or more") }
+        guard temp >= 0, temp.isFinite else { throw ValidationError("--temp must be 0 or more") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard minP >= 0, minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
+        guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
+        guard (threads ?? 1) >= 1, (threads ?? 1) <= 256 else { throw ValidationError("-t must be between 1 and 256") }
+        guard logprobs >= 0, logprobs <= 100 else { throw ValidationError("--logprobs must be between 0 and 100") }
+    }
+
+    func run() throws {
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threads, contextSize: ctxSize)
+        var settings = SamplerSettings()
+        settings.temperature = temp
+        settings.topK = topK
+        settings.topP = topP
+        settings.minP = minP
+        settings.repetitionPenalty = repeatPenalty
+        settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
+        var sampler = Sampler(settings: settings)
+
+        let promptTokens: [Int32]
+        if raw {
+            promptTokens = loaded.tokenizer.encode(prompt, parseSpecial: true)
+        } else {
+            guard let template = loaded.template else {
+                throw UserFacingError("\(loaded.file.path): the model has no chat format (<|im_start|>/<|im_end|> tokens); use --raw")
+            }
+            var messages: [ChatMessage] = []
+            if let system { messages.append(ChatMessage(role: .system, content: system)) }
+            messages.append(ChatMessage(role: .user, content: prompt))
+            promptTokens = template.render(messages, addGenerationPrompt: true, thinking: !noThink)
+        }
+        guard !promptTokens.isEmpty else { throw UserFacingError("the prompt is empty") }
+        guard promptTokens.count < loaded.contextSize else {
+            throw UserFacingError("the prompt is \(promptTokens.count) tokens but the context holds \(loaded.contextSize); shorten it or raise --ctx-size (model maximum \(loaded.model.config.trainedContext))")
+        }
+
+        let cache = loaded.model.makeCache(contextSize: loaded.contextSize)
+        let result = try loaded.generator.generate(prompt: promptTokens, cache: cache, sampler: &sampler,
+                                                   maxTokens: maxTokens, alternatives: json ? logprobs : 0) { event in
+            if json {
+                guard let sample = event.sample else { return true }
+                let top = sample.top.map { "{\"id\":\($0.id),\"logprob\":\($0.logprob)}" }.joined(separator: ",")
+                writeOut("{\"id\":\(sample.id),\"text\":\(jsonString(event.text)),\"logprob\":\(sample.logprob),\"top\":[\(top)]}\n")
+            } else {
+                writeOut(TerminalSanitizer.sanitize(event.text))
+            }
+            return true
+        }
+        let s = result.stats
+        if json {
+            writeOut("{\"done\":true,\"stats\":{\"prompt_tokens\":\(s.promptTokens),\"prompt_ms\":\(ms(s.promptSeconds)),"
+                + "\"prompt_tokens_per_s\":\(round2(s.promptTokensPerSecond)),\"eval_tokens\":\(s.evalTokens),"
+                + "\"eval_ms\":\(ms(s.evalSeconds)),\"eval_tokens_per_s\":\(round2(s.evalTokensPerSecond)),"
+                + "\"time_to_first_token_ms\":\(ms(s.timeToFirstToken)),\"stop\":\"\(s.stopReason.rawValue)\","
+                + "\"seed\":\(settings.seed),\"threads\":\(loaded.pool.threadCount),\"load_ms\":\(ms(loaded.loadSeconds))}}\n")
+        } else {
+            writeOut("\n")
+            writeErr(String(format: "\nprompt eval: %d tokens, %.1f ms, %.1f tok/s | eval: %d tokens, %.1f ms, %.1f tok/s | first token %.1f ms | stop: %@ | seed %llu | threads %d\n",
+                            s.promptTokens, s.promptSeconds * 1000, s.promptTokensPerSecond, s.evalTokens, s.evalSeconds * 1000,
+                            s.evalTokensPerSecond, s.timeToFirstToken * 1000, s.stopReason.rawValue, settings.seed, loaded.pool.threadCount))
+        }
+    }
+
+    private func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
+    private func round2(_ v: Double) -> String { String(format: "%.2f", v) }
+}
