@@ -21,6 +21,7 @@ What it makes (see Tests/Fixtures/README.md for the file list):
 """
 import json
 import os
+import re
 import struct
 import sys
 
@@ -415,17 +416,25 @@ def real_enc(text):
 
 
 def segment_encode(tok, text):
-    """Encodes rendered template text: control tokens the template wrote become ids; user text that
-    merely looks like one stays text (here: only '<|im_start|>not a tag' inside content)."""
+    """Encodes rendered template text the way a chat app must: only the control tokens the template
+    wrote become ids; the text between them, including a user's literal '<|im_start|>', is encoded whole
+    as plain text (HF `encode_special_tokens=True`)."""
     marker = "<|im_start|>not a tag"
-    parts = text.split(marker)
-    ids = []
-    for n, part in enumerate(parts):
-        tok.encode_special_tokens = False
-        ids += tok.encode(part, add_special_tokens=False).ids
-        if n + 1 < len(parts):
-            tok.encode_special_tokens = True
-            ids += tok.encode(marker, add_special_tokens=False).ids
+    protected = {m.start() for m in re.finditer(re.escape(marker), text)}
+    specials = ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
+    tok.encode_special_tokens = True
+    ids, seg_start, i = [], 0, 0
+    while i < len(text):
+        special = next((sp for sp in specials if text.startswith(sp, i)), None)
+        if special and i not in protected:
+            ids += tok.encode(text[seg_start:i], add_special_tokens=False).ids if i > seg_start else []
+            ids.append(tok.token_to_id(special))
+            i += len(special)
+            seg_start = i
+        else:
+            i += 1
+    if seg_start < len(text):
+        ids += tok.encode(text[seg_start:], add_special_tokens=False).ids
     tok.encode_special_tokens = False
     return ids
 

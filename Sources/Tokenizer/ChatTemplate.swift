@@ -19,22 +19,15 @@ public struct ChatMessage: Sendable, Equatable {
 /// user types can open or close a turn. The text between two control tokens is encoded as one segment,
 /// exactly as Hugging Face encodes the rendered template string.
 ///
-/// The Jinja templates in Qwen's files differ only in details this type reproduces by `Flavor` (read off
-/// the file's `tokenizer.chat_template`): the default system prompt of Qwen1.5/2 and Qwen2.5, and Qwen3's
-/// think block.
+/// Qwen's Jinja templates differ between releases only in what this type reads off the file's
+/// `tokenizer.chat_template`: the default system prompt (Qwen1.5/2: "You are a helpful assistant",
+/// with or without a period; Qwen2.5: "You are Qwen, created by Alibaba Cloud. …"; Qwen3: none) and
+/// Qwen3's think block. No Jinja engine is needed for that.
 public struct ChatTemplate: Sendable {
-    public enum Flavor: Sendable, Equatable {
-        /// Qwen1.5 / Qwen2: "You are a helpful assistant." when no system message is given.
-        case qwen2
-        /// Qwen2.5: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-        case qwen25
-        /// Qwen3: no default system prompt; an empty think block disables thinking.
-        case qwen3
-        /// Plain ChatML with no default system prompt.
-        case chatml
-    }
-
-    public let flavor: Flavor
+    /// The system prompt the template adds when the conversation has none.
+    public let defaultSystemPrompt: String?
+    /// Whether the template knows Qwen3's `<think>` block (then `thinking: false` adds an empty one).
+    public let supportsThinking: Bool
     private let imStart: Int32
     private let imEnd: Int32
     private let tokenizer: QwenTokenizer
@@ -51,28 +44,36 @@ public struct ChatTemplate: Sendable {
         imStart = start
         imEnd = end
         self.tokenizer = tokenizer
-        flavor = Self.flavor(of: templateSource)
+        defaultSystemPrompt = templateSource.flatMap(Self.literalSystemPrompt)
+        supportsThinking = templateSource?.contains("<think>") ?? false
     }
 
-    public static func flavor(of source: String?) -> Flavor {
-        guard let source else { return .chatml }
-        if source.contains("<think>") { return .qwen3 }
-        if source.contains("You are Qwen, created by Alibaba Cloud") { return .qwen25 }
-        if source.contains("You are a helpful assistant") { return .qwen2 }
-        return .chatml
-    }
-
-    public var defaultSystemPrompt: String? {
-        switch flavor {
-        case .qwen2: return "You are a helpful assistant."
-        case .qwen25: return "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-        case .qwen3, .chatml: return nil
+    /// The first `<|im_start|>system` turn that the template writes as a plain string literal, e.g.
+    /// `'<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n'`. The newline may be written raw
+    /// or as the escape `\n`. A turn built from variables (`' + messages[0]...`) is not a default.
+    static func literalSystemPrompt(in source: String) -> String? {
+        var rest = source[...]
+        while let open = rest.range(of: "<|im_start|>system") {
+            rest = rest[open.upperBound...]
+            var body = rest
+            if body.hasPrefix("\\n") {
+                body = body.dropFirst(2)
+            } else if body.hasPrefix("\n") {
+                body = body.dropFirst(1)
+            } else {
+                continue
+            }
+            guard let close = body.range(of: "<|im_end|>") else { return nil }
+            let literal = body[..<close.lowerBound]
+            if literal.isEmpty || literal.contains(where: { "'\"{}+".contains($0) }) { continue }
+            return String(literal).replacingOccurrences(of: "\\n", with: "\n")
         }
+        return nil
     }
 
     /// Tokens of a whole conversation. The default system prompt is added when the first message is not
-    /// a system message; `addGenerationPrompt` appends the assistant header (and, for Qwen3 with
-    /// `thinking` off, the empty think block).
+    /// a system message; `addGenerationPrompt` appends the assistant header (and, when the template
+    /// supports thinking and `thinking` is off, the empty think block).
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, thinking: Bool = true) -> [Int32] {
         var out: [Int32] = []
         if messages.first?.role != .system, let system = defaultSystemPrompt {
@@ -93,7 +94,7 @@ public struct ChatTemplate: Sendable {
 
     public func generationPrompt(thinking: Bool = true) -> [Int32] {
         var out = [imStart] + tokenizer.encode("assistant\n")
-        if flavor == .qwen3, !thinking {
+        if supportsThinking, !thinking {
             out += tokenizer.encode("<think>\n\n</think>\n\n", parseSpecial: true)
         }
         return out

@@ -50,7 +50,7 @@ struct InfoCommand: ParsableCommand {
             lines.append("tokenizer:     byte-level BPE, \(tokenizer.vocabularySize) tokens, pre '\(safe(file.metadata["tokenizer.ggml.pre"]?.string ?? "-"))'; bos \(name(tokenizer.bosID)), eos \(name(tokenizer.eosID)), eot \(name(tokenizer.eotID))")
             if let template = try? ChatTemplate(tokenizer: tokenizer, templateSource: file.metadata["tokenizer.chat_template"]?.string) {
                 let system = template.defaultSystemPrompt.map { "default system prompt \"\($0)\"" } ?? "no default system prompt"
-                lines.append("chat template: ChatML, \(template.flavor) flavour, \(system)")
+                lines.append("chat template: ChatML\(template.supportsThinking ? " with think blocks" : ""), \(safe(system))")
             } else {
                 lines.append("chat template: none (no <|im_start|>/<|im_end|> tokens; use run --raw)")
             }
