@@ -40,5 +40,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
+        // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
+        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "TestSupport"], swiftSettings: engineFlags),
     ]
 )

@@ -39,3 +39,16 @@ final class ReferenceParityTests: XCTestCase {
         print("parity \(reference.file) threads=\(threads): max |logit diff| = \(maxDiff)")
     }
 }
+
+import Tokenizer
+
+/// The fixtures' trained tokenizer reproduces the reference prompt ids (HF `tokenizers`).
+final class FixtureTokenizerTests: XCTestCase {
+    func testPromptTokenizesLikeHuggingFace() throws {
+        let fixtures = try ReferenceFixtures.load()
+        for reference in fixtures.models {
+            let tokenizer = try QwenTokenizer(gguf: GGUFFile(path: TestPaths.fixture(reference.file)))
+            XCTAssertEqual(tokenizer.encode(fixtures.prompt_text), reference.prompt, reference.file)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The `qwentty` binary, driven as a user would.
+final class CommandLineTests: XCTestCase {
+    struct Output { let status: Int32; let stdout: String; let stderr: String }
+
+    private var binary: URL {
+        // XCTest runs from the build products folder, where `swift test` also put the executable.
+        Bundle.main.bundleURL.appendingPathComponent("qwentty")
+    }
+
+    private func qwentty(_ arguments: [String], stdin: String? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = TestPaths.packageRoot
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    private func jsonLines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+        }
+    }
+
+    /// `run --raw --temp 0` on the float fixtures streams exactly the tokens `transformers` chose, and
+    /// the first token's logprob matches the reference's to 1e-3 (same reasoning as the parity tests).
+    func testGreedyRunReproducesTransformers() throws {
+        let fixtures = try ReferenceFixtures.load()
+        for reference in fixtures.models where reference.exact && reference.type == "F32" {
+            let result = try qwentty(["run", "-m", TestPaths.fixture(reference.file), "--raw", "-p", fixtures.prompt_text,
+                                      "--temp", "0", "--repeat-penalty", "1", "-n", "32", "--json", "--logprobs", "3"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let lines = try jsonLines(result.stdout)
+            let tokens = lines.filter { $0["done"] == nil && $0["id"] != nil }
+            let ids = tokens.compactMap { ($0["id"] as? NSNumber)?.int32Value }
+            // The reference decodes 32 tokens regardless of stop tokens; qwentty stops at one.
+            let stops: Set<Int32> = [400, 402]
+            let expected = Array(reference.greedy.prefix { !stops.contains($0) })
+            XCTAssertEqual(ids, expected, reference.file)
+            let firstLogprob = try XCTUnwrap((tokens.first?["logprob"] as? NSNumber)?.doubleValue)
+            XCTAssertEqual(firstLogprob, reference.top_logprobs[0][0][1], accuracy: 1e-3)
+            XCTAssertEqual((tokens.first?["top"] as? [Any])?.count, 3)
+            let done = try XCTUnwrap(lines.last)
+            XCTAssertEqual(done["done"] as? Bool, true)
+            let stats = try XCTUnwrap(done["stats"] as? [String: Any])
+            XCTAssertEqual((stats["prompt_tokens"] as? NSNumber)?.intValue, reference.prompt.count)
+            XCTAssertEqual((stats["eval_tokens"] as? NSNumber)?.intValue, ids.count)
+            for key in ["prompt_ms", "eval_ms", "prompt_tokens_per_s", "eval_tokens_per_s", "time_to_first_token_ms"] {
+                XCTAssertNotNil(stats[key], key)
+            }
+        }
+    }
+
+    func testChatRunOnBundledDemoModel() throws {
+        let result = try qwentty(["run", "-p", "Hello!", "-n", "8", "--seed", "3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("prompt eval:"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("seed 3"), result.stderr)
+        // Same seed, same text.
+        XCTAssertEqual(try qwentty(["run", "-p", "Hello!", "-n", "8", "--seed", "3"]).stdout, result.stdout)
+    }
+
+    func testTokenizeJSONLKeepsLinesAligned() throws {
+        let input = "{\"text\": \"Hello, world!\"}\nnot json\n{\"text\": \"<|im_start|>\"}\n"
+        let result = try qwentty(["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--jsonl"], stdin: input)
+        XCTAssertEqual(result.status, 1)
+        let lines = try jsonLines(result.stdout)
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertNotNil(lines[0]["ids"])
+        XCTAssertTrue((lines[1]["error"] as? String)?.contains("line 2") ?? false)
+        // Without --special, "<|im_start|>" is text: several ordinary tokens, not the control id 401.
+        let ids = (lines[2]["ids"] as? [NSNumber])?.map(\.intValue) ?? []
+        XCTAssertGreaterThan(ids.count, 1)
+        XCTAssertFalse(ids.contains(401))
+    }
+
+    func testTokenizeOnTheRealVocabulary() throws {
+        guard let vocab = TestPaths.sharedTokenizerFile("ggml-vocab-qwen2.gguf") else {
+            throw XCTSkip(TestPaths.missingShared("ggml-vocab-qwen2.gguf"))
+        }
+        // Expected ids from llama.cpp's vectors ("Hello world" → 9707 1879).
+        XCTAssertEqual(try qwentty(["tokenize", "-m", vocab, "Hello world"]).stdout, "9707 1879\n")
+        XCTAssertEqual(try qwentty(["tokenize", "-m", vocab, "--special", "<|im_start|>"]).stdout, "151644\n")
+        let info = try qwentty(["info", "-m", vocab])
+        XCTAssertEqual(info.status, 0)
+        XCTAssertTrue(info.stdout.contains("vocabulary only"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("151936 tokens"), info.stdout)
+    }
+
+    func testCorruptFileGivesOneLineError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-cli-corrupt.gguf").path
+        let full = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("tiny-qwen2-q8_0.gguf")))
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: path))
+        for command in ["info", "run"] {
+            let result = try qwentty([command, "-m", path, "-p", "x"].filter { command == "run" || ($0 != "-p" && $0 != "x") })
+            XCTAssertNotEqual(result.status, 0)
+            let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+            XCTAssertTrue(message.contains(path) && message.contains("truncated"), message)
+        }
+    }
+
+    func testPromptLongerThanContext() throws {
+        let result = try qwentty(["run", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "-c", "16",
+                                  "-p", String(repeating: "many words here ", count: 20)])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("context holds 16"), result.stderr)
+    }
+
+    func testInfoDescribesAFixture() throws {
+        let result = try qwentty(["info", "-m", TestPaths.fixture("tiny-qwen3-q4_0.gguf")])
+        XCTAssertEqual(result.status, 0)
+        for expected in ["architecture:  qwen3", "head size 32", "Q4_0", "separate output.weight", "think"] {
+            XCTAssertTrue(result.stdout.contains(expected), "\(expected) in \(result.stdout)")
+        }
+    }
+}
