@@ -94,9 +94,14 @@ def tokenizer_tables(tok):
     return tokens, types, merges
 
 
-def random_qwen(arch, vocab, seed, demo=False):
+def random_qwen(arch, vocab, seed, demo=False, mixed=False):
     torch.manual_seed(seed)
-    if arch == "qwen2":
+    if mixed:
+        cfg = Qwen2Config(vocab_size=vocab, hidden_size=64, intermediate_size=256, num_hidden_layers=3,
+                          num_attention_heads=4, num_key_value_heads=2, rope_theta=1e6, rms_norm_eps=1e-6,
+                          tie_word_embeddings=True, max_position_embeddings=512)
+        model = Qwen2ForCausalLM(cfg)
+    elif arch == "qwen2":
         cfg = Qwen2Config(vocab_size=vocab, hidden_size=256 if demo else 64, intermediate_size=768 if demo else 128,
                           num_hidden_layers=4 if demo else 2, num_attention_heads=4, num_key_value_heads=2,
                           rope_theta=1e6, rms_norm_eps=1e-6, tie_word_embeddings=True,
@@ -154,21 +159,75 @@ def hf_to_gguf_tensors(model, cfg, arch):
     return out
 
 
-FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q8_0: 7, Q.BF16: 32}
+FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q8_0: 7, Q.BF16: 32, Q.Q4_K: 15}
 
 
-def encode_tensor(arr, qtype):
-    """(stored array for GGUFWriter, dequantised fp32 values) for one tensor."""
+def quantize_k(arr, qtype):
+    """Plain round-to-nearest K-quantiser (gguf-py has none). Only the bytes matter: every reference value
+    is what gguf-py's own `dequantize` reads back from them."""
+    x = arr.reshape(-1, 256).astype(np.float32)
+    nb = x.shape[0]
+    if qtype == Q.Q6_K:
+        g = x.reshape(nb, 16, 16)
+        scale = np.abs(g).max(-1) / 31
+        d = (scale.max(-1) / 127).astype(np.float16)
+        df = d.astype(np.float32)[:, None]
+        sc = np.round(np.divide(scale, df, out=np.zeros_like(scale), where=df > 0)).clip(-128, 127).astype(np.int8)
+        eff = (df * sc.astype(np.float32))[..., None]
+        q = (np.round(np.divide(g, eff, out=np.zeros_like(g), where=eff != 0)).clip(-32, 31) + 32).astype(np.uint8)
+        q = q.reshape(nb, 2, 4, 32)  # [half, quarter, l]: quarter 0/1 = low nibble of ql[l]/ql[l+32], 2/3 = high
+        ql = np.concatenate([(q[:, :, 0] & 0xF) | ((q[:, :, 2] & 0xF) << 4), (q[:, :, 1] & 0xF) | ((q[:, :, 3] & 0xF) << 4)], axis=-1)
+        qh = (q[:, :, 0] >> 4) | ((q[:, :, 1] >> 4) << 2) | ((q[:, :, 2] >> 4) << 4) | ((q[:, :, 3] >> 4) << 6)
+        blocks = np.concatenate([ql.reshape(nb, 128), qh.reshape(nb, 64), sc.view(np.uint8), d.view(np.uint8).reshape(nb, 2)], axis=-1)
+    else:
+        nmax = 15 if qtype == Q.Q4_K else 31
+        g = x.reshape(nb, 8, 32)
+        lo, hi = np.minimum(g.min(-1), 0), g.max(-1)
+        scale, mins = (hi - lo) / nmax, -lo
+        d, dmin = (scale.max(-1) / 63).astype(np.float16), (mins.max(-1) / 63).astype(np.float16)
+        df, dmf = d.astype(np.float32)[:, None], dmin.astype(np.float32)[:, None]
+        sc = np.round(np.divide(scale, df, out=np.zeros_like(scale), where=df > 0)).clip(0, 63).astype(np.uint8)
+        m = np.round(np.divide(mins, dmf, out=np.zeros_like(mins), where=dmf > 0)).clip(0, 63).astype(np.uint8)
+        effs, effm = (df * sc)[..., None], (dmf * m)[..., None]
+        n = np.round(np.divide(g + effm, effs, out=np.zeros_like(g), where=effs > 0)).clip(0, nmax).astype(np.uint8)
+        packed = np.concatenate([sc[:, :4] | ((sc[:, 4:] >> 4) << 6), m[:, :4] | ((m[:, 4:] >> 4) << 6),
+                                 (sc[:, 4:] & 0xF) | ((m[:, 4:] & 0xF) << 4)], axis=-1)
+        nib = n.reshape(nb, 4, 2, 32)
+        qs = ((nib[:, :, 0] & 0xF) | ((nib[:, :, 1] & 0xF) << 4)).reshape(nb, 128)
+        parts = [d.view(np.uint8).reshape(nb, 2), dmin.view(np.uint8).reshape(nb, 2), packed]
+        if qtype == Q.Q5_K:
+            parts.append(sum(((n[:, j] >> 4) & 1) << j for j in range(8)).astype(np.uint8))
+        blocks = np.concatenate(parts + [qs], axis=-1)
+    blocks = blocks.reshape(arr.shape[0], -1).astype(np.uint8)
+    back = dequantize(blocks, qtype).reshape(arr.shape)
+    assert np.abs(back - arr).max() <= np.abs(arr).max() * 0.25, f"{qtype.name} packing is wrong"
+    return blocks
+
+
+def store(arr, qtype):
+    """Bytes (or array) to write for `arr` stored as `qtype`, and the values a reader gets back."""
     if arr.ndim == 1 or qtype == Q.F32:
         return arr.astype(np.float32), arr.astype(np.float32)
     if qtype == Q.F16:
         stored = arr.astype(np.float16)
         return stored, stored.astype(np.float32)
-    stored = quantize(arr, qtype)
+    stored = quantize_k(arr, qtype) if qtype in (Q.Q4_K, Q.Q5_K, Q.Q6_K) else quantize(arr, qtype)
     return stored, dequantize(stored, qtype).astype(np.float32).reshape(arr.shape)
 
 
-def write_gguf(path, arch, cfg, tensors, qtype, tok_tables, template, name):
+def mixed_type(name):
+    """A Q4_K_M-like mix for a model whose hidden size is not a multiple of 256, as Qwen2.5-0.5B's is:
+    K-quants only where rows are 256-multiples (ffn_down), llama.cpp's fallbacks elsewhere, and the
+    remaining 32-block types spread over the other tensors so every kernel runs in a real forward pass."""
+    if name == "token_embd.weight":
+        return Q.Q8_0
+    layer = int(name.split(".")[1])
+    kind = name.split(".")[2]
+    return {"attn_q": Q.Q5_0, "attn_k": Q.Q5_1, "attn_v": Q.Q8_0, "attn_output": Q.Q4_1, "ffn_gate": Q.Q5_0,
+            "ffn_up": Q.Q4_1, "ffn_down": (Q.Q4_K, Q.Q5_K, Q.Q6_K)[layer % 3]}[kind]
+
+
+def write_gguf(path, arch, cfg, tensors, qtype, tok_tables, template, name, type_of=None):
     tokens, types, merges = tok_tables
     w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
@@ -196,10 +255,11 @@ def write_gguf(path, arch, cfg, tensors, qtype, tok_tables, template, name):
     w.add_chat_template(template)
     deq = {}
     for tname, arr in tensors:
-        stored, values = encode_tensor(arr, qtype)
+        ttype = type_of(tname) if type_of and arr.ndim == 2 else qtype
+        stored, values = store(arr, ttype)
         deq[tname] = values
-        if qtype in (Q.Q8_0, Q.Q4_0, Q.BF16) and arr.ndim == 2:
-            w.add_tensor(tname, stored, raw_dtype=qtype)
+        if ttype not in (Q.F32, Q.F16) and arr.ndim == 2:
+            w.add_tensor(tname, stored, raw_dtype=ttype)
         else:
             w.add_tensor(tname, stored)
     w.write_header_to_file()
@@ -287,6 +347,21 @@ def model_fixtures(tok, tables):
                           "vocab": len(tables[0]), "min_margin": float(margins.min()),
                           "top_logprobs": [top_logprobs(l) for l in logits]})
             print(f"{stem}: greedy {greedy[:8]}... min margin {margins.min():.4f}", file=sys.stderr)
+    # The Q4_K_M-like mix (all remaining kernels in one forward pass).
+    seed, stem = 21, "tiny-qwen2-mixed"
+    model, cfg = random_qwen("qwen2", len(tables[0]), seed, mixed=True)
+    deq = write_gguf(os.path.join(OUT, stem + ".gguf"), "qwen2", cfg, hf_to_gguf_tensors(model, cfg, "qwen2"), Q.Q4_K,
+                     tables, TEMPLATE_QWEN25, "tiny random qwen2, Q4_K_M-like mix", type_of=mixed_type)
+    ref_model, _ = random_qwen("qwen2", len(tables[0]), seed, mixed=True)
+    load_dequantised(ref_model, cfg, "qwen2", deq)
+    greedy, logits = reference_run(ref_model, prompt, steps)
+    logits[:1].astype("<f4").tofile(os.path.join(OUT, stem + ".logits.f32"))
+    ranked = np.sort(logits, axis=1)
+    index.append({"file": stem + ".gguf", "arch": "qwen2", "type": "MIXED", "exact": False, "prompt": prompt,
+                  "greedy": greedy, "logits_steps": 1, "vocab": len(tables[0]),
+                  "min_margin": float((ranked[:, -1] - ranked[:, -2]).min()),
+                  "top_logprobs": [top_logprobs(l) for l in logits]})
+    print(f"{stem}: greedy {greedy[:8]}...", file=sys.stderr)
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump({"prompt_text": prompt_text, "models": index}, f, indent=1)
 
@@ -310,15 +385,12 @@ def quant_vectors():
     base[5, ::7] = 60000.0       # outliers near the f16 limit
     w = gguf.GGUFWriter(os.path.join(OUT, "quant-vectors.gguf"), "qwentty-test")
     w.add_tensor("source", base)
-    for qtype in (Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0):
+    for qtype in (Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q4_K, Q.Q5_K, Q.Q6_K):
+        stored, values = store(base, qtype)
         if qtype == Q.F16:
-            stored = base.astype(np.float16)
             w.add_tensor("F16", stored)
-            values = stored.astype(np.float32)
         else:
-            stored = quantize(base, qtype)
             w.add_tensor(qtype.name, stored, raw_dtype=qtype)
-            values = dequantize(stored, qtype).astype(np.float32).reshape(base.shape)
         w.add_tensor(qtype.name + ".dequantized", values)
     w.write_header_to_file()
     w.write_kv_data_to_file()

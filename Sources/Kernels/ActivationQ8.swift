@@ -7,17 +7,22 @@
 public final class ActivationQ8 {
     public private(set) var values: UnsafeMutablePointer<Int16>
     public private(set) var scales: UnsafeMutablePointer<Float>
+    /// Σ of the quantised values of each block: folds a format's constant offset or min out of the dot
+    /// product (Σ (n − 8)·x = Σ n·x − 8·Σ x).
+    public private(set) var sums: UnsafeMutablePointer<Int32>
     private var capacity: Int
 
     public init(capacity: Int = 0) {
         self.capacity = max(capacity, 32)
         values = .allocate(capacity: self.capacity)
         scales = .allocate(capacity: self.capacity / 32)
+        sums = .allocate(capacity: self.capacity / 32)
     }
 
     deinit {
         values.deallocate()
         scales.deallocate()
+        sums.deallocate()
     }
 
     /// Quantises `tokens` rows of `length` Floats (length a multiple of 32).
@@ -26,16 +31,19 @@ public final class ActivationQ8 {
         if total > capacity {
             values.deallocate()
             scales.deallocate()
+            sums.deallocate()
             capacity = total
             values = .allocate(capacity: total)
             scales = .allocate(capacity: total / 32)
+            sums = .allocate(capacity: total / 32)
         }
-        quantizeQ8(x, values, scales, blocks: total / 32)
+        quantizeQ8(x, values, scales, sums, blocks: total / 32)
     }
 }
 
 @inline(never)
-func quantizeQ8(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int16>, _ s: UnsafeMutablePointer<Float>, blocks: Int) {
+func quantizeQ8(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int16>, _ s: UnsafeMutablePointer<Float>,
+                _ sums: UnsafeMutablePointer<Int32>, blocks: Int) {
     for b in 0 ..< blocks {
         let xb = x + b * 32
         var amax: Float = 0
@@ -43,6 +51,12 @@ func quantizeQ8(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int16>, _ s
         let d = amax / 127
         let inv: Float = d == 0 ? 0 : 1 / d
         s[b] = d
-        for i in 0 ..< 32 { q[b * 32 + i] = Int16((xb[i] * inv).rounded()) }
+        var sum: Int32 = 0
+        for i in 0 ..< 32 {
+            let v = Int16((xb[i] * inv).rounded())
+            q[b * 32 + i] = v
+            sum &+= Int32(v)
+        }
+        sums[b] = sum
     }
 }

@@ -1,10 +1,16 @@
 import ModelFiles
 
-/// Byte layouts of the quantised block formats, as ggml defines them (`ggml-common.h`):
+/// Byte layouts of the 32-weight block formats, as ggml defines them (`ggml-common.h`); the 256-weight
+/// K-quants are in `KQuantFormats.swift`.
 ///
-/// - `Q8_0`: 32 weights = f16 scale `d` + 32 × int8 `q`;                 w = d · q           (34 bytes)
-/// - `Q4_0`: 32 weights = f16 scale `d` + 16 bytes of nibbles;            w = d · (nibble − 8) (18 bytes)
-///   byte j holds weight j in its low nibble and weight j + 16 in its high nibble.
+/// - `Q8_0`: f16 `d` + 32 × int8 `q`;                           w = d · q            (34 bytes)
+/// - `Q4_0`: f16 `d` + 16 bytes of nibbles;                      w = d · (n − 8)      (18 bytes)
+/// - `Q4_1`: f16 `d`, f16 `m` + 16 bytes of nibbles;             w = d · n + m        (20 bytes)
+/// - `Q5_0`: f16 `d` + u32 high bits + 16 bytes of nibbles;      w = d · (n5 − 16)    (22 bytes)
+/// - `Q5_1`: f16 `d`, f16 `m` + u32 high bits + 16 nibbles;      w = d · n5 + m       (24 bytes)
+///
+/// In every nibble format byte j holds weight j in its low nibble and weight j + 16 in its high nibble;
+/// bit j of the 32-bit `qh` word is the fifth bit of weight j.
 public enum Q8_0Block {
     public static let size = 34
     public static let count = 32
@@ -28,7 +34,7 @@ func bf16ToFloat(_ bits: UInt16) -> Float {
 /// Element types the engine can compute with. Everything else a GGUF may hold is rejected at model load
 /// with the tensor's name and type.
 public enum SupportedWeightType {
-    public static let all: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+    public static let all: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
 
     public static func isSupported(_ type: GGMLType) -> Bool { all.contains(type) }
 }
@@ -60,6 +66,33 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
                 dst[b * 32 + j + 16] = d * Float(Int(q[j] >> 4) - 8)
             }
         }
+    case .q4_1, .q5_0, .q5_1:
+        let size = type.blockBytes
+        for b in 0 ..< count / 32 {
+            let block = src + b * size
+            let d = loadHalf(block)
+            let hasMin = type != .q5_0
+            let m: Float = hasMin ? loadHalf(block, 2) : 0
+            let headerBytes = hasMin ? 4 : 2
+            let qh: UInt32 = type == .q4_1 ? 0 : block.loadUnaligned(fromByteOffset: headerBytes, as: UInt32.self).littleEndian
+            let q = (block + (type == .q4_1 ? 4 : headerBytes + 4)).assumingMemoryBound(to: UInt8.self)
+            for j in 0 ..< 16 {
+                var lo = Int(q[j] & 0x0F), hi = Int(q[j] >> 4)
+                if type != .q4_1 {
+                    lo |= Int((qh >> UInt32(j)) & 1) << 4
+                    hi |= Int((qh >> UInt32(j + 16)) & 1) << 4
+                }
+                if hasMin {
+                    dst[b * 32 + j] = d * Float(lo) + m
+                    dst[b * 32 + j + 16] = d * Float(hi) + m
+                } else {
+                    dst[b * 32 + j] = d * Float(lo - 16)
+                    dst[b * 32 + j + 16] = d * Float(hi - 16)
+                }
+            }
+        }
+    case .q4_K, .q5_K, .q6_K:
+        dequantizeKQuantRow(type, src, dst, count: count)
     default:
         preconditionFailure("dequantizeRow: \(type.name) is not a supported weight type")
     }

@@ -1,3 +1,5 @@
+import ModelFiles
+
 // Row · activation dot products, one `@inline(never)` function per weight type taking raw pointers:
 // kernels inlined into closures ran at half speed (../shared/PERFORMANCE.md). Wrapping arithmetic keeps
 // LLVM free to vectorise the integer loops.
@@ -83,4 +85,78 @@ func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Fl
     var sum = acc.sum()
     while i < count { sum += bf16ToFloat(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * x[i]; i += 1 }
     return sum
+}
+
+/// The quantised activation of one token: values, per-block scales and per-block sums.
+struct QuantizedRow {
+    let values: UnsafePointer<Int16>
+    let scales: UnsafePointer<Float>
+    let sums: UnsafePointer<Int32>
+}
+
+/// Q4_1 / Q5_0 / Q5_1 weight row · Q8 activation, via Σ (d·n + m)·x = d·Σ n·x + m·Σ x.
+@inline(never)
+func dotNibble32(_ type: GGMLType, _ w: UnsafeRawPointer, _ x: QuantizedRow, blocks: Int) -> Float {
+    var acc: Float = 0
+    let size = type.blockBytes
+    let hasMin = type != .q5_0
+    let fifthBit = type != .q4_1
+    let qsOffset = type == .q4_1 ? 4 : (hasMin ? 8 : 6)
+    for b in 0 ..< blocks {
+        let block = w + b * size
+        let q = (block + qsOffset).assumingMemoryBound(to: UInt8.self)
+        let qh: UInt32 = fifthBit ? block.loadUnaligned(fromByteOffset: hasMin ? 4 : 2, as: UInt32.self).littleEndian : 0
+        let xv = x.values + b * 32
+        var sum: Int32 = 0
+        for j in 0 ..< 16 {
+            let lo = Int32(q[j] & 0x0F) | Int32((qh >> UInt32(j)) & 1) << 4
+            let hi = Int32(q[j] >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4
+            sum &+= lo &* Int32(xv[j]) &+ hi &* Int32(xv[j + 16])
+        }
+        let d = loadHalf(block)
+        if hasMin {
+            acc += x.scales[b] * (d * Float(sum) + loadHalf(block, 2) * Float(x.sums[b]))
+        } else {
+            acc += x.scales[b] * d * Float(sum &- 16 &* x.sums[b])
+        }
+    }
+    return acc
+}
+
+/// Q4_K / Q5_K / Q6_K weight row · Q8 activation. Each 32-weight sub-block meets exactly one activation
+/// block, so the sub-block scale and min apply to one integer sum each.
+@inline(never)
+func dotKQuant(_ type: GGMLType, _ w: UnsafeRawPointer, _ x: QuantizedRow, superBlocks: Int) -> Float {
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { buffer -> Float in
+        guard let q = buffer.baseAddress else { return 0 }
+        var acc: Float = 0
+        for b in 0 ..< superBlocks {
+            let block = w + b * type.blockBytes
+            if type == .q6_K {
+                let d = loadHalf(block, 208)
+                let scales = (block + 192).assumingMemoryBound(to: Int8.self)
+                for g in 0 ..< 8 {
+                    KQuant.q6Group(block, g, q)
+                    let xv = x.values + (b * 8 + g) * 32
+                    var s0: Int32 = 0, s1: Int32 = 0
+                    for l in 0 ..< 16 { s0 &+= q[l] &* Int32(xv[l]) }
+                    for l in 16 ..< 32 { s1 &+= q[l] &* Int32(xv[l]) }
+                    acc += x.scales[b * 8 + g] * d * Float(Int32(scales[2 * g]) &* s0 &+ Int32(scales[2 * g + 1]) &* s1)
+                }
+            } else {
+                let d = loadHalf(block)
+                let dmin = loadHalf(block, 2)
+                let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
+                for j in 0 ..< 8 {
+                    let (sc, m) = KQuant.scaleMin(packed, j)
+                    KQuant.subBlock(fifthBit: type == .q5_K, block, j, q)
+                    let xv = x.values + (b * 8 + j) * 32
+                    var sum: Int32 = 0
+                    for l in 0 ..< 32 { sum &+= q[l] &* Int32(xv[l]) }
+                    acc += x.scales[b * 8 + j] * (d * Float(sc) * Float(sum) - dmin * Float(m) * Float(x.sums[b * 8 + j]))
+                }
+            }
+        }
+        return acc
+    }
 }

@@ -18,7 +18,7 @@ public struct WeightMatrix {
     }
 
     /// Whether this matrix is dotted against a quantised (Q8) activation rather than Floats.
-    public var usesQuantizedActivation: Bool { type == .q8_0 || type == .q4_0 }
+    public var usesQuantizedActivation: Bool { !(type == .f32 || type == .f16 || type == .bf16) }
 
     /// Dequantises row `row` into `dst` (`cols` Floats); used for embedding lookups.
     public func dequantize(row: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -29,14 +29,23 @@ public struct WeightMatrix {
     ///
     /// Rows are split over the pool; each thread walks its rows once and dots every row against all
     /// tokens while the row is still in L1, so a prefill of n tokens reads the weights once, not n times.
+    ///
+    /// With `precision: .float` a quantised row is dequantised and dotted against the Float activation
+    /// instead: slower, but free of activation rounding, so results can be compared with a Float
+    /// reference to 1e-5 (the parity tests use it to prove every block format decodes exactly).
     public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
-                         scratch: ActivationQ8, pool: ThreadPool) {
+                         scratch: ActivationQ8, pool: ThreadPool, precision: ActivationPrecision = .quantized) {
+        if precision == .float, usesQuantizedActivation {
+            multiplyDequantized(x, tokens: tokens, into: out, pool: pool)
+            return
+        }
         let quantized = usesQuantizedActivation
         if quantized {
             scratch.quantize(x, tokens: tokens, length: cols)
         }
         let xq = UnsafePointer(scratch.values)
         let xs = UnsafePointer(scratch.scales)
+        let sums = UnsafePointer(scratch.sums)
         let blocks = cols / 32
         let me = self
         pool.parallelFor(rows) { start, end in
@@ -47,11 +56,40 @@ public struct WeightMatrix {
                     switch me.type {
                     case .q8_0: value = dotQ8_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
                     case .q4_0: value = dotQ4_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
+                    case .q4_1, .q5_0, .q5_1:
+                        value = dotNibble32(me.type, row, QuantizedRow(values: xq + t * me.cols, scales: xs + t * blocks, sums: sums + t * blocks), blocks: blocks)
+                    case .q4_K, .q5_K, .q6_K:
+                        value = dotKQuant(me.type, row, QuantizedRow(values: xq + t * me.cols, scales: xs + t * blocks, sums: sums + t * blocks), superBlocks: blocks / 8)
                     case .f16: value = dotF16(row, x + t * me.cols, count: me.cols)
                     case .bf16: value = dotBF16(row, x + t * me.cols, count: me.cols)
                     default: value = dotF32(row, x + t * me.cols, count: me.cols)
                     }
                     out[t * me.rows + r] = value
+                }
+            }
+        }
+    }
+}
+
+/// How activations meet quantised weights.
+public enum ActivationPrecision: Sendable {
+    /// 8-bit activations and integer dot products (llama.cpp's scheme; the fast path).
+    case quantized
+    /// Float activations against dequantised rows (reference precision).
+    case float
+}
+
+extension WeightMatrix {
+    private func multiplyDequantized(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let me = self
+        pool.parallelFor(rows) { start, end in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: me.cols) { buffer in
+                guard let row = buffer.baseAddress else { return }
+                for r in start ..< end {
+                    me.dequantize(row: r, into: row)
+                    for t in 0 ..< tokens {
+                        out[t * me.rows + r] = dotF32(UnsafeRawPointer(row), x + t * me.cols, count: me.cols)
+                    }
                 }
             }
         }

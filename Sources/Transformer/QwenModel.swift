@@ -33,6 +33,8 @@ public final class QwenModel {
     public let maxBatch: Int
     /// Positions the RoPE tables cover: the largest cache this model can serve.
     public let maxContext: Int
+    /// `.quantized` (default) is llama.cpp's fast scheme; `.float` is reference precision for tests.
+    public let activationPrecision: ActivationPrecision
 
     private let x: UnsafeMutablePointer<Float>          // [T, D] residual stream
     private let xb: UnsafeMutablePointer<Float>         // [T, D] normalised input of a sub-layer
@@ -48,7 +50,9 @@ public final class QwenModel {
     public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
     private let activationQ8 = ActivationQ8()
 
-    public init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 64) throws {
+    public init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 64,
+                activationPrecision: ActivationPrecision = .quantized) throws {
+        self.activationPrecision = activationPrecision
         self.file = file
         config = try ModelConfig(gguf: file)
         weights = try ModelWeights(gguf: file, config: config)
@@ -121,9 +125,9 @@ public final class QwenModel {
             for i in 0 ..< t {
                 rmsNorm(x + i * d, layer.attentionNorm, xb + i * d, count: d, epsilon: c.rmsEpsilon)
             }
-            layer.query.multiply(xb, tokens: t, into: q, scratch: activationQ8, pool: pool)
-            layer.key.multiply(xb, tokens: t, into: k, scratch: activationQ8, pool: pool)
-            layer.value.multiply(xb, tokens: t, into: v, scratch: activationQ8, pool: pool)
+            layer.query.multiply(xb, tokens: t, into: q, scratch: activationQ8, pool: pool, precision: activationPrecision)
+            layer.key.multiply(xb, tokens: t, into: k, scratch: activationQ8, pool: pool, precision: activationPrecision)
+            layer.value.multiply(xb, tokens: t, into: v, scratch: activationQ8, pool: pool, precision: activationPrecision)
             for i in 0 ..< t {
                 if let bias = layer.queryBias { axpy(1, bias, q + i * c.queryWidth, count: c.queryWidth) }
                 if let bias = layer.keyBias { axpy(1, bias, k + i * c.kvWidth, count: c.kvWidth) }
@@ -143,23 +147,23 @@ public final class QwenModel {
                 cache.values(layer: l, position: position).update(from: v + i * c.kvWidth, count: c.kvWidth)
             }
             attend(layer: l, tokens: t, start: start, cache: cache)
-            layer.output.multiply(attention, tokens: t, into: xb, scratch: activationQ8, pool: pool)
+            layer.output.multiply(attention, tokens: t, into: xb, scratch: activationQ8, pool: pool, precision: activationPrecision)
             axpy(1, xb, x, count: t * d)
 
             // Feed-forward block (SwiGLU).
             for i in 0 ..< t {
                 rmsNorm(x + i * d, layer.ffnNorm, xb + i * d, count: d, epsilon: c.rmsEpsilon)
             }
-            layer.gate.multiply(xb, tokens: t, into: gate, scratch: activationQ8, pool: pool)
-            layer.up.multiply(xb, tokens: t, into: up, scratch: activationQ8, pool: pool)
+            layer.gate.multiply(xb, tokens: t, into: gate, scratch: activationQ8, pool: pool, precision: activationPrecision)
+            layer.up.multiply(xb, tokens: t, into: up, scratch: activationQ8, pool: pool, precision: activationPrecision)
             swiGLU(gate, up, count: t * c.ffnSize)
-            layer.down.multiply(gate, tokens: t, into: xb, scratch: activationQ8, pool: pool)
+            layer.down.multiply(gate, tokens: t, into: xb, scratch: activationQ8, pool: pool, precision: activationPrecision)
             axpy(1, xb, x, count: t * d)
         }
         cache.count = start + t
         // Only the last token's logits are needed: prompts are prefilled to predict what follows them.
         rmsNorm(x + (t - 1) * d, weights.outputNorm, xb, count: d, epsilon: c.rmsEpsilon)
-        weights.output.multiply(xb, tokens: 1, into: logits, scratch: activationQ8, pool: pool)
+        weights.output.multiply(xb, tokens: 1, into: logits, scratch: activationQ8, pool: pool, precision: activationPrecision)
     }
 
     /// NeoX-style rotary embedding: dimension i is rotated with dimension i + Dh/2.

@@ -9,7 +9,7 @@ import XCTest
 final class DequantizationTests: XCTestCase {
     func testDequantisationIsBitExactWithGGUFPackage() throws {
         let file = try GGUFFile(path: TestPaths.fixture("quant-vectors.gguf"))
-        for type in [GGMLType.f16, .bf16, .q8_0, .q4_0] {
+        for type in [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K] {
             let stored = try XCTUnwrap(file.tensor(named: type.name), type.name)
             let expected = try XCTUnwrap(file.tensor(named: type.name + ".dequantized"))
             XCTAssertEqual(stored.type, type)

@@ -39,7 +39,7 @@ final class DotProductTests: XCTestCase {
     func testMatMulOfEveryTypeAgainstFloatReference() throws {
         let file = try GGUFFile(path: TestPaths.fixture("quant-vectors.gguf"))
         let tokens = 3
-        for type in [GGMLType.f16, .bf16, .q8_0, .q4_0] {
+        for type in [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K] {
             let stored = try XCTUnwrap(file.tensor(named: type.name))
             let w = WeightMatrix(type: type, rows: stored.rowCount, cols: stored.rowLength, data: file.data(of: stored))
             let x = activations(tokens * w.cols, seed: UInt64(type.rawValue))
