@@ -80,24 +80,69 @@ def make_model(qtype, path):
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
 
 
+def quantize_with_llamacpp(src, dst, ftype):
+    """A Q4_K_M file exactly as llama.cpp's llama-quantize makes it (with its fallbacks for hidden 896)."""
+    import ctypes
+    import llama_cpp
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = 2
+    if llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(params)) != 0:
+        sys.exit(f"llama.cpp could not quantize {src}")
+
+
+def compare(path, qwentty):
+    """Same text through both engines: tokenisation and first-step top-5 log-probabilities."""
+    from llama_cpp import Llama
+    text = "The quick brown fox jumps over the lazy dog. 你好，世界！ Numbers 12345 and emoji 🦙."
+    llm = Llama(model_path=path, n_ctx=256, n_threads=2, logits_all=True, verbose=False)
+    ids = llm.tokenize(text.encode(), add_bos=False, special=False)
+    ours = [int(x) for x in subprocess.run([qwentty, "tokenize", "-m", path, text], capture_output=True, text=True, check=True).stdout.split()]
+    llm.eval(ids)
+    logits = np.array(llm.scores[len(ids) - 1], dtype=np.float64)
+    logprobs = logits - (np.log(np.exp(logits - logits.max()).sum()) + logits.max())
+    out = subprocess.run([qwentty, "run", "-m", path, "--raw", "-p", text, "-n", "1", "--temp", "0", "--json", "--logprobs", "5"],
+                         capture_output=True, text=True, check=True)
+    first = json.loads(out.stdout.splitlines()[0])
+    print(f"{os.path.basename(path)}: tokenisation {'identical' if ours == ids else 'DIFFERS'} ({len(ids)} tokens)")
+    print("  llama.cpp top-5:", [(int(i), round(float(logprobs[i]), 3)) for i in np.argsort(-logprobs)[:5]])
+    print("  qwentty   top-5:", [(t["id"], round(t["logprob"], 3)) for t in first["top"]])
+
+
 def model_path(qtype):
     return os.path.join(BENCH, f"qwen2.5-0.5b-shape-{qtype.name.lower()}.gguf")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--types", default="Q8_0,Q4_0,F16")
+    ap.add_argument("--types", default="Q8_0,Q4_0,Q4_K_M,F16")
     ap.add_argument("--make-only", action="store_true")
+    ap.add_argument("--compare", action="store_true", help="check both engines agree on each file, then stop")
     args = ap.parse_args()
     os.makedirs(BENCH, exist_ok=True)
+    paths = []
     for name in args.types.split(","):
-        qtype = Q[name]
-        path = model_path(qtype)
-        if not os.path.exists(path):
-            t = time.time()
-            make_model(qtype, path)
-            print(f"made {path} ({os.path.getsize(path) / 1e6:.0f} MB, {time.time() - t:.0f} s)", file=sys.stderr)
+        t = time.time()
+        if name == "Q4_K_M":
+            path = os.path.join(BENCH, "qwen2.5-0.5b-shape-q4_k_m.gguf")
+            if not os.path.exists(path):
+                source = model_path(Q.F16)
+                if not os.path.exists(source):
+                    make_model(Q.F16, source)
+                import llama_cpp
+                quantize_with_llamacpp(source, path, llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M)
+        else:
+            path = model_path(Q[name])
+            if not os.path.exists(path):
+                make_model(Q[name], path)
+        print(f"{path} ({os.path.getsize(path) / 1e6:.0f} MB, {time.time() - t:.0f} s)", file=sys.stderr)
+        paths.append(path)
     if args.make_only:
+        return
+    qwentty = os.path.join(ROOT, ".build", "release", "qwentty")
+    if args.compare:
+        for path in paths:
+            compare(path, qwentty)
         return
 
 
