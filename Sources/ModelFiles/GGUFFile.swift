@@ -201,8 +201,8 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// The raw bytes of a tensor, a zero-copy view into the mapping (valid while this object lives).
     public func data(of tensor: GGUFTensorInfo) -> UnsafeRawPointer {
-        // Bounds were checked in init; the force-unwrap is on a non-empty mapping's base address.
-        mapping.bytes.baseAddress! + tensor.fileOffset
+        // Bounds were checked in init.
+        mapping.base + tensor.fileOffset
     }
 
     public func error(_ field: String, _ problem: String) -> ModelFileError {

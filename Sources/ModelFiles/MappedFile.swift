@@ -12,6 +12,9 @@ import Darwin
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
+    /// Start of the mapping (never null: empty files are refused, and mmap of a non-empty file either
+    /// succeeds or throws).
+    public let base: UnsafeRawPointer
 
     public init(path: String) throws {
         self.path = path
@@ -34,12 +37,11 @@ public final class MappedFile: @unchecked Sendable {
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw ModelFileError(path: path, field: "file", problem: "cannot memory-map (\(String(cString: strerror(errno))))")
         }
+        self.base = UnsafeRawPointer(base)
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
     deinit {
-        if let base = bytes.baseAddress {
-            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
-        }
+        munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
     }
 }
