@@ -109,8 +109,46 @@ def compare(path, qwentty):
     print("  qwentty   top-5:", [(t["id"], round(t["logprob"], 3)) for t in first["top"]])
 
 
+def llamacpp_round(path, pp, tg, threads):
+    """One repetition of llama.cpp through llama-cpp-python: (pp tok/s, tg tok/s), after a warm-up."""
+    from llama_cpp import Llama
+    llm = Llama(model_path=path, n_ctx=pp + tg + 16, n_batch=pp, n_ubatch=pp, n_threads=threads,
+                n_threads_batch=threads, verbose=False)
+    rng = np.random.default_rng(1)
+    prompt = [int(t) for t in rng.integers(0, 151_000, pp)]
+    llm.eval(prompt[:8]); llm.reset()
+    t = time.perf_counter(); llm.eval(prompt); pp_rate = pp / (time.perf_counter() - t)
+    llm.reset()
+    t = time.perf_counter()
+    for i in range(tg):
+        llm.eval([prompt[i]])
+    tg_rate = tg / (time.perf_counter() - t)
+    del llm
+    return pp_rate, tg_rate
+
+
+def qwentty_round(qwentty, path, pp, tg, threads):
+    out = subprocess.run([qwentty, "bench", "-m", path, "-p", str(pp), "-n", str(tg), "-t", str(threads), "-r", "1", "--json"],
+                         capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    rates = {r["test"][:2]: r["median"] for r in report["results"]}
+    return rates["pp"], rates["tg"], report["peak_rss_bytes"]
+
+
 def model_path(qtype):
     return os.path.join(BENCH, f"qwen2.5-0.5b-shape-{qtype.name.lower()}.gguf")
+
+
+def platform_name():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def main():
@@ -118,6 +156,10 @@ def main():
     ap.add_argument("--types", default="Q8_0,Q4_0,Q4_K_M,F16")
     ap.add_argument("--make-only", action="store_true")
     ap.add_argument("--compare", action="store_true", help="check both engines agree on each file, then stop")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pp", type=int, default=512)
+    ap.add_argument("--tg", type=int, default=128)
     args = ap.parse_args()
     os.makedirs(BENCH, exist_ok=True)
     paths = []
@@ -144,6 +186,25 @@ def main():
         for path in paths:
             compare(path, qwentty)
         return
+    rows = []
+    for path in paths:
+        ours, theirs, rss = {"pp": [], "tg": []}, {"pp": [], "tg": []}, []
+        for rep in range(args.reps):  # alternate the two engines so drift hits both alike
+            pp, tg = llamacpp_round(path, args.pp, args.tg, args.threads)
+            theirs["pp"].append(pp); theirs["tg"].append(tg)
+            pp, tg, peak = qwentty_round(qwentty, path, args.pp, args.tg, args.threads)
+            ours["pp"].append(pp); ours["tg"].append(tg); rss.append(peak)
+            print(f"{os.path.basename(path)} rep {rep + 1}: llama.cpp pp {theirs['pp'][-1]:.1f} tg {theirs['tg'][-1]:.1f} | "
+                  f"qwentty pp {ours['pp'][-1]:.1f} tg {ours['tg'][-1]:.1f}", file=sys.stderr)
+        med = statistics.median
+        rows.append((os.path.basename(path), os.path.getsize(path), med(theirs["tg"]), med(ours["tg"]),
+                     med(theirs["pp"]), med(ours["pp"]), max(rss)))
+    print(f"\nqwentty vs llama.cpp (llama-cpp-python 0.3.36 Llama.eval), {args.threads} threads, medians of {args.reps}, "
+          f"{time.strftime('%Y-%m-%d')}, {platform_name()}\n")
+    print(f"| file | size | tg{args.tg} llama.cpp | tg{args.tg} qwentty | ratio | pp{args.pp} llama.cpp | pp{args.pp} qwentty | ratio | qwentty peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, size, ttg, otg, tpp, opp, peak in rows:
+        print(f"| {name} | {size / 1e6:.0f} MB | {ttg:.1f} | {otg:.1f} | {otg / ttg:.2f}× | {tpp:.1f} | {opp:.1f} | {opp / tpp:.2f}× | {peak / 2**20:.0f} MiB |")
 
 
 if __name__ == "__main__":

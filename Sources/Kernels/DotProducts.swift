@@ -5,18 +5,40 @@ import ModelFiles
 // LLVM free to vectorise the integer loops.
 
 /// Q8_0 weight row · Q8_0 activation: Σ_blocks d_w · d_x · Σ_i q_w[i] · q_x[i].
+///
+/// Four blocks per step: their integer sums go into one `SIMD4<Int32>` and meet their scales in one
+/// vector FMA, so the float work is not a serial chain of scalar multiply-adds per block (which made
+/// this loop latency-bound at ~half the memory bandwidth).
 @inline(never)
 func dotQ8_0(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePointer<Float>, blocks: Int) -> Float {
-    var acc: Float = 0
-    for b in 0 ..< blocks {
+    var acc = SIMD4<Float>()
+    var b = 0
+    while b + 4 <= blocks {
+        var sums = SIMD4<Int32>()
+        var scales = SIMD4<Float>()
+        for k in 0 ..< 4 {
+            let block = w + (b + k) * Q8_0Block.size
+            let q = (block + 2).assumingMemoryBound(to: Int8.self)
+            let x = xq + (b + k) * 32
+            var sum: Int32 = 0
+            for i in 0 ..< 32 { sum &+= Int32(q[i]) &* Int32(x[i]) }
+            sums[k] = sum
+            scales[k] = loadHalf(block)
+        }
+        acc.addProduct(scales * UnsafeRawPointer(xs + b).loadUnaligned(as: SIMD4<Float>.self), SIMD4<Float>(sums))
+        b += 4
+    }
+    var tail: Float = 0
+    while b < blocks {
         let block = w + b * Q8_0Block.size
         let q = (block + 2).assumingMemoryBound(to: Int8.self)
         let x = xq + b * 32
         var sum: Int32 = 0
         for i in 0 ..< 32 { sum &+= Int32(q[i]) &* Int32(x[i]) }
-        acc += loadHalf(block) * xs[b] * Float(sum)
+        tail += loadHalf(block) * xs[b] * Float(sum)
+        b += 1
     }
-    return acc
+    return acc.sum() + tail
 }
 
 /// Q4_0 weight row · Q8_0 activation. The −8 offset is folded out: Σ (n − 8)·x = Σ n·x − 8·Σ x.

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Transformer
+
+/// `qwentty bench`: prefill and decode speed like llama-bench (pp N: one batch of N prompt tokens;
+/// tg N: N single-token decode steps from an empty context), with warm-up, repetitions and medians.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prefill (pp) and decode (tg) speed, llama-bench style."
+    )
+
+    @OptionGroup var modelOption: ModelOption
+    @Option(name: [.customShort("p"), .long], help: "Prompt tokens for the prefill test (0 skips it).")
+    var promptTokens = 512
+    @Option(name: [.customShort("n"), .long], help: "Tokens for the decode test (0 skips it).")
+    var genTokens = 128
+    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
+    var threads: Int?
+    @Option(name: [.customShort("r"), .long], help: "Repetitions (the median is reported).")
+    var repetitions = 5
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Result: Codable {
+        let test: String
+        let tokens: Int
+        let median: Double
+        let min: Double
+        let max: Double
+        let samples: [Double]
+    }
+
+    func validate() throws {
+        guard promptTokens >= 0, genTokens >= 0, promptTokens + genTokens > 0 else { throw ValidationError("-p and -n must not both be 0") }
+        guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
+    }
+
+    func run() throws {
+        let context = max(promptTokens, genTokens) + 16
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threads, contextSize: context)
+        let model = loaded.model
+        let cache = model.makeCache(contextSize: context)
+        // Token values do not change the work done; a fixed pseudo-random sequence avoids any caching luck.
+        let vocab = Int32(model.config.vocabularySize)
+        var state: UInt32 = 12345
+        let prompt: [Int32] = (0 ..< max(promptTokens, 1)).map { _ in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Int32(state >> 8) % vocab
+        }
+
+        // Warm-up: touch every weight page and spin up the pool.
+        cache.truncate(to: 0)
+        try model.forward(Array(prompt.prefix(8)), cache: cache)
+        try model.forward([prompt[0]], cache: cache)
+
+        var results: [Result] = []
+        if promptTokens > 0 {
+            var samples: [Double] = []
+            for _ in 0 ..< repetitions {
+                cache.truncate(to: 0)
+                let start = monotonicSeconds()
+                try model.forward(prompt, cache: cache)
+                samples.append(Double(promptTokens) / (monotonicSeconds() - start))
+            }
+            results.append(summary("pp\(promptTokens)", promptTokens, samples))
+        }
+        if genTokens > 0 {
+            var samples: [Double] = []
+            for _ in 0 ..< repetitions {
+                cache.truncate(to: 0)
+                let start = monotonicSeconds()
+                for i in 0 ..< genTokens { try model.forward([prompt[i % prompt.count]], cache: cache) }
+                samples.append(Double(genTokens) / (monotonicSeconds() - start))
+            }
+            results.append(summary("tg\(genTokens)", genTokens, samples))
+        }
+        let peak = ProcessMemory.peakResidentBytes
+        let c = model.config
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            struct Report: Codable {
+                let model: String; let type: String; let file_bytes: Int; let threads: Int
+                let peak_rss_bytes: Int; let kv_cache_bytes: Int; let results: [Result]
+            }
+            let report = Report(model: loaded.file.path, type: loaded.weightTypeSummary, file_bytes: loaded.file.fileSize,
+                                threads: loaded.pool.threadCount, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount, results: results)
+            writeOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            return
+        }
+        writeOut("model: \(TerminalSanitizer.sanitize(c.name, keepNewlines: false)) (\(c.architecture.rawValue), \(c.layerCount) layers, hidden \(c.hiddenSize)), \(loaded.weightTypeSummary), \(formatBytes(loaded.file.fileSize))\n")
+        writeOut("threads: \(loaded.pool.threadCount), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
+        writeOut("| test   |     t/s (median) |        min – max |\n|--------|-----------------:|-----------------:|\n")
+        for r in results {
+            writeOut(String(format: "| %-6@ | %16.2f | %7.2f – %6.2f |\n", r.test, r.median, r.min, r.max))
+        }
+    }
+
+    private func summary(_ test: String, _ tokens: Int, _ samples: [Double]) -> Result {
+        let sorted = samples.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return Result(test: test, tokens: tokens, median: median, min: sorted.first ?? 0, max: sorted.last ?? 0, samples: samples)
+    }
+}
