@@ -58,10 +58,12 @@ def make_model(qtype, path):
 
     def mat(name, rows, cols):
         a = (rng.standard_normal((rows, cols), dtype=np.float32) / np.sqrt(cols)).astype(np.float32)
-        if qtype == Q.F16:
+        # As in the peer figures of ../shared/PERFORMANCE.md, a Q4_0 file keeps token_embd in Q8_0.
+        ttype = Q.Q8_0 if qtype == Q.Q4_0 and name == "token_embd.weight" else qtype
+        if ttype == Q.F16:
             w.add_tensor(name, a.astype(np.float16))
         else:
-            w.add_tensor(name, quantize(a, qtype), raw_dtype=qtype)
+            w.add_tensor(name, quantize(a, ttype), raw_dtype=ttype)
 
     def vec(name, n, scale=0.0, base=1.0):
         w.add_tensor(name, (base + scale * rng.standard_normal(n)).astype(np.float32))

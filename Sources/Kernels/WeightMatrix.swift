@@ -55,7 +55,7 @@ public struct WeightMatrix {
                     let value: Float
                     switch me.type {
                     case .q8_0: value = dotQ8_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
-                    case .q4_0: value = dotQ4_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
+                    case .q4_0: value = dotQ4_0(row, xq + t * me.cols, xs + t * blocks, sums + t * blocks, blocks: blocks)
                     case .q4_1, .q5_0, .q5_1:
                         value = dotNibble32(me.type, row, QuantizedRow(values: xq + t * me.cols, scales: xs + t * blocks, sums: sums + t * blocks), blocks: blocks)
                     case .q4_K, .q5_K, .q6_K:
