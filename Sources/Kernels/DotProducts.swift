@@ -200,3 +200,120 @@ func dotKQuant(_ type: GGMLType, _ w: UnsafeRawPointer, _ x: QuantizedRow, super
         return acc
     }
 }
+
+/// Q5_0 weight row · Q8_0 activation (the bulk of a Qwen2.5-0.5B Q4_K_M file, whose 896-wide rows fall
+/// back from Q4_K). Σ (n5 − 16)·x = Σ n5·x − 16·Σ x; four blocks per step as in `dotQ8_0`.
+@inline(never)
+func dotQ5_0(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
+             blocks: Int) -> Float {
+    @inline(__always)
+    func blockSum(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int16>) -> Int32 {
+        let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
+        let q = (block + 6).assumingMemoryBound(to: UInt8.self)
+        var sum: Int32 = 0
+        for j in 0 ..< 16 {
+            let lo = Int32(q[j] & 0x0F) | Int32((qh >> UInt32(j)) & 1) << 4
+            let hi = Int32(q[j] >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4
+            sum &+= lo &* Int32(x[j]) &+ hi &* Int32(x[j + 16])
+        }
+        return sum
+    }
+    var acc = SIMD4<Float>()
+    var b = 0
+    while b + 4 <= blocks {
+        var sums = SIMD4<Int32>()
+        var scales = SIMD4<Float>()
+        for k in 0 ..< 4 {
+            let block = w + (b + k) * 22
+            sums[k] = blockSum(block, xq + (b + k) * 32)
+            scales[k] = loadHalf(block)
+        }
+        let offsets = UnsafeRawPointer(xsum + b).loadUnaligned(as: SIMD4<Int32>.self) &* 16
+        acc.addProduct(scales * UnsafeRawPointer(xs + b).loadUnaligned(as: SIMD4<Float>.self), SIMD4<Float>(sums &- offsets))
+        b += 4
+    }
+    var tail: Float = 0
+    while b < blocks {
+        let block = w + b * 22
+        tail += loadHalf(block) * xs[b] * Float(blockSum(block, xq + b * 32) &- 16 &* xsum[b])
+        b += 1
+    }
+    return acc.sum() + tail
+}
+
+/// Q4_K weight row · Q8_0 activation, without a temporary buffer: each 32-byte chunk of nibbles feeds
+/// two sub-blocks (low and high nibbles) in one loop, and the eight sub-block sums meet their scales
+/// and mins as `SIMD8` vectors.
+@inline(never)
+func dotQ4_K(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
+             superBlocks: Int) -> Float {
+    var acc = SIMD8<Float>()
+    for b in 0 ..< superBlocks {
+        let block = w + b * 144
+        let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
+        var sums = SIMD8<Int32>()
+        var scale = SIMD8<Float>()
+        var minimum = SIMD8<Float>()
+        for c in 0 ..< 4 {
+            let q = (block + 16 + c * 32).assumingMemoryBound(to: UInt8.self)
+            let xa = xq + (b * 8 + 2 * c) * 32
+            let xb = xa + 32
+            var lo: Int32 = 0
+            var hi: Int32 = 0
+            for l in 0 ..< 32 {
+                lo &+= Int32(q[l] & 0x0F) &* Int32(xa[l])
+                hi &+= Int32(q[l] >> 4) &* Int32(xb[l])
+            }
+            sums[2 * c] = lo
+            sums[2 * c + 1] = hi
+        }
+        for j in 0 ..< 8 {
+            let (sc, m) = KQuant.scaleMin(packed, j)
+            scale[j] = Float(sc)
+            minimum[j] = Float(m)
+        }
+        let x = UnsafeRawPointer(xs + b * 8).loadUnaligned(as: SIMD8<Float>.self)
+        let xsums = SIMD8<Float>(UnsafeRawPointer(xsum + b * 8).loadUnaligned(as: SIMD8<Int32>.self))
+        let terms = loadHalf(block) * scale * SIMD8<Float>(sums) - loadHalf(block, 2) * minimum * xsums
+        acc.addProduct(x, terms)
+    }
+    return acc.sum()
+}
+
+/// Q6_K weight row · Q8_0 activation: per 32-weight group, two 16-weight halves with their own int8
+/// scales, accumulated as integers before one float multiply per group.
+@inline(never)
+func dotQ6_K(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
+             superBlocks: Int) -> Float {
+    var acc = SIMD8<Float>()
+    for b in 0 ..< superBlocks {
+        let block = w + b * 210
+        let scales = (block + 192).assumingMemoryBound(to: Int8.self)
+        var sums = SIMD8<Int32>()
+        for g in 0 ..< 8 {
+            let half = g / 4
+            let quarter = g % 4
+            let ql = (block + half * 64 + (quarter % 2) * 32).assumingMemoryBound(to: UInt8.self)
+            let qh = (block + 128 + half * 32).assumingMemoryBound(to: UInt8.self)
+            let shiftLow: UInt8 = quarter >= 2 ? 4 : 0
+            let shiftHigh = UInt8(2 * quarter)
+            let x = xq + (b * 8 + g) * 32
+            var s0: Int32 = 0
+            var s1: Int32 = 0
+            for l in 0 ..< 16 {
+                s0 &+= Int32(((ql[l] >> shiftLow) & 0x0F) | ((qh[l] >> shiftHigh) & 3) << 4) &* Int32(x[l])
+            }
+            for l in 16 ..< 32 {
+                s1 &+= Int32(((ql[l] >> shiftLow) & 0x0F) | ((qh[l] >> shiftHigh) & 3) << 4) &* Int32(x[l])
+            }
+            // Values are stored +32: Σ (n − 32)·x = Σ n·x − 32·Σ x, per 16-weight half.
+            var x0: Int32 = 0
+            for l in 0 ..< 16 { x0 &+= Int32(x[l]) }
+            let x1 = xsum[b * 8 + g] &- x0
+            sums[g] = Int32(scales[2 * g]) &* (s0 &- 32 &* x0) &+ Int32(scales[2 * g + 1]) &* (s1 &- 32 &* x1)
+        }
+        let x = UnsafeRawPointer(xs + b * 8).loadUnaligned(as: SIMD8<Float>.self)
+        acc.addProduct(x * loadHalf(block, 208), SIMD8<Float>(sums))
+    }
+    return acc.sum()
+}

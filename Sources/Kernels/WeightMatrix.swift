@@ -56,9 +56,12 @@ public struct WeightMatrix {
                     switch me.type {
                     case .q8_0: value = dotQ8_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)
                     case .q4_0: value = dotQ4_0(row, xq + t * me.cols, xs + t * blocks, sums + t * blocks, blocks: blocks)
-                    case .q4_1, .q5_0, .q5_1:
+                    case .q5_0: value = dotQ5_0(row, xq + t * me.cols, xs + t * blocks, sums + t * blocks, blocks: blocks)
+                    case .q4_K: value = dotQ4_K(row, xq + t * me.cols, xs + t * blocks, sums + t * blocks, superBlocks: blocks / 8)
+                    case .q6_K: value = dotQ6_K(row, xq + t * me.cols, xs + t * blocks, sums + t * blocks, superBlocks: blocks / 8)
+                    case .q4_1, .q5_1:
                         value = dotNibble32(me.type, row, QuantizedRow(values: xq + t * me.cols, scales: xs + t * blocks, sums: sums + t * blocks), blocks: blocks)
-                    case .q4_K, .q5_K, .q6_K:
+                    case .q5_K:
                         value = dotKQuant(me.type, row, QuantizedRow(values: xq + t * me.cols, scales: xs + t * blocks, sums: sums + t * blocks), superBlocks: blocks / 8)
                     case .f16: value = dotF16(row, x + t * me.cols, count: me.cols)
                     case .bf16: value = dotBF16(row, x + t * me.cols, count: me.cols)

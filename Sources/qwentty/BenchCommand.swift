@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Kernels
 import Transformer
 
 /// `qwentty bench`: prefill and decode speed like llama-bench (pp N: one batch of N prompt tokens;
@@ -76,6 +77,7 @@ struct BenchCommand: ParsableCommand {
             }
             results.append(summary("tg\(genTokens)", genTokens, samples))
         }
+        let regionMicroseconds = Self.poolRegionCost(loaded.pool)
         let peak = ProcessMemory.peakResidentBytes
         let c = model.config
         if json {
@@ -83,19 +85,34 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             struct Report: Codable {
                 let model: String; let type: String; let file_bytes: Int; let threads: Int
-                let peak_rss_bytes: Int; let kv_cache_bytes: Int; let results: [Result]
+                let peak_rss_bytes: Int; let kv_cache_bytes: Int; let pool_region_us: Double; let results: [Result]
             }
             let report = Report(model: loaded.file.path, type: loaded.weightTypeSummary, file_bytes: loaded.file.fileSize,
-                                threads: loaded.pool.threadCount, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount, results: results)
+                                threads: loaded.pool.threadCount, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount,
+                                pool_region_us: regionMicroseconds, results: results)
             writeOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
             return
         }
         writeOut("model: \(TerminalSanitizer.sanitize(c.name, keepNewlines: false)) (\(c.architecture.rawValue), \(c.layerCount) layers, hidden \(c.hiddenSize)), \(loaded.weightTypeSummary), \(formatBytes(loaded.file.fileSize))\n")
-        writeOut("threads: \(loaded.pool.threadCount), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
+        writeOut("threads: \(loaded.pool.threadCount) (" + String(format: "%.2f", regionMicroseconds) + " µs per parallel region), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
         writeOut("| test   |     t/s (median) |        min – max |\n|--------|-----------------:|-----------------:|\n")
         for r in results {
-            writeOut(String(format: "| %-6@ | %16.2f | %7.2f – %6.2f |\n", r.test, r.median, r.min, r.max))
+            let name = r.test.padding(toLength: 6, withPad: " ", startingAt: 0)
+            writeOut("| \(name) | " + String(format: "%16.2f | %7.2f – %6.2f |\n", r.median, r.min, r.max))
         }
+    }
+
+    /// Median cost of one empty parallel region on the pool, in microseconds: the fixed price of each
+    /// of the ~170 mat-muls and attention steps in a decoded token.
+    static func poolRegionCost(_ pool: ThreadPool) -> Double {
+        let regions = 4_000
+        var samples: [Double] = []
+        for _ in 0 ..< 5 {
+            let start = monotonicSeconds()
+            for _ in 0 ..< regions { pool.run { _, _ in } }
+            samples.append((monotonicSeconds() - start) / Double(regions) * 1e6)
+        }
+        return samples.sorted()[samples.count / 2]
     }
 
     private func summary(_ test: String, _ tokens: Int, _ samples: [Double]) -> Result {
