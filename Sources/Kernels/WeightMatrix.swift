@@ -17,6 +17,11 @@ public struct WeightMatrix {
         rowBytes = cols / type.blockSize * type.blockBytes
     }
 
+    /// From this many tokens on (prefill), every row is converted to Floats once into L1 and dotted
+    /// against the tokens' Float activations four at a time: the conversion is paid once per row per
+    /// batch, and register-blocked Float FMAs outrun the 8-bit integer path per token here.
+    public static let batchDequantizeThreshold = 8
+
     /// Whether this matrix is dotted against a quantised (Q8) activation rather than Floats.
     public var usesQuantizedActivation: Bool { !(type == .f32 || type == .f16 || type == .bf16) }
 
@@ -35,7 +40,7 @@ public struct WeightMatrix {
     /// reference to 1e-5 (the parity tests use it to prove every block format decodes exactly).
     public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
                          scratch: ActivationQ8, pool: ThreadPool, precision: ActivationPrecision = .quantized) {
-        if precision == .float, usesQuantizedActivation {
+        if (usesQuantizedActivation && precision == .float) || tokens >= Self.batchDequantizeThreshold {
             multiplyDequantized(x, tokens: tokens, into: out, pool: pool)
             return
         }
@@ -83,15 +88,30 @@ public enum ActivationPrecision: Sendable {
 }
 
 extension WeightMatrix {
+    /// Prefill and reference-precision path: each row as Floats (dequantised once into a per-thread
+    /// buffer, or read in place when stored as F32), then dotted against the tokens four at a time.
     private func multiplyDequantized(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let me = self
         pool.parallelFor(rows) { start, end in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: me.cols) { buffer in
-                guard let row = buffer.baseAddress else { return }
+                guard let scratch = buffer.baseAddress else { return }
                 for r in start ..< end {
-                    me.dequantize(row: r, into: row)
-                    for t in 0 ..< tokens {
+                    let row: UnsafePointer<Float>
+                    if me.type == .f32 {
+                        row = (me.data + r * me.rowBytes).assumingMemoryBound(to: Float.self)
+                    } else {
+                        me.dequantize(row: r, into: scratch)
+                        row = UnsafePointer(scratch)
+                    }
+                    var t = 0
+                    while t + 4 <= tokens {
+                        let v = dotRowF32x4(row, x + t * me.cols, stride: me.cols, count: me.cols)
+                        for k in 0 ..< 4 { out[(t + k) * me.rows + r] = v[k] }
+                        t += 4
+                    }
+                    while t < tokens {
                         out[t * me.rows + r] = dotF32(UnsafeRawPointer(row), x + t * me.cols, count: me.cols)
+                        t += 1
                     }
                 }
             }
