@@ -92,26 +92,34 @@ extension WeightMatrix {
     /// buffer, or read in place when stored as F32), then dotted against the tokens four at a time.
     private func multiplyDequantized(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let me = self
+        let cols = me.cols
         pool.parallelFor(rows) { start, end in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: me.cols) { buffer in
-                guard let scratch = buffer.baseAddress else { return }
-                for r in start ..< end {
-                    let row: UnsafePointer<Float>
-                    if me.type == .f32 {
-                        row = (me.data + r * me.rowBytes).assumingMemoryBound(to: Float.self)
-                    } else {
-                        me.dequantize(row: r, into: scratch)
-                        row = UnsafePointer(scratch)
-                    }
-                    var t = 0
-                    while t + 4 <= tokens {
-                        let v = dotRowF32x4(row, x + t * me.cols, stride: me.cols, count: me.cols)
-                        for k in 0 ..< 4 { out[(t + k) * me.rows + r] = v[k] }
-                        t += 4
-                    }
-                    while t < tokens {
-                        out[t * me.rows + r] = dotF32(UnsafeRawPointer(row), x + t * me.cols, count: me.cols)
-                        t += 1
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * cols) { buffer in
+                withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: 4) { results in
+                    guard let scratch = buffer.baseAddress, let result = results.baseAddress else { return }
+                    var r = start
+                    while r < end {
+                        // Up to four rows as Floats, contiguous in `scratch` (F32 rows are copied too:
+                        // a row copy is cheap next to the batch of dot products that reuse it).
+                        let count = min(4, end - r)
+                        for k in 0 ..< 4 {
+                            me.dequantize(row: r + min(k, count - 1), into: scratch + k * cols)
+                        }
+                        var t = 0
+                        while t + 4 <= tokens {
+                            dotRows4F32x4(scratch, rowStride: cols, x + t * cols, stride: cols, count: cols, into: result)
+                            for k in 0 ..< count {
+                                for j in 0 ..< 4 { out[(t + j) * me.rows + r + k] = result[k][j] }
+                            }
+                            t += 4
+                        }
+                        while t < tokens {
+                            for k in 0 ..< count {
+                                out[t * me.rows + r + k] = dotF32(UnsafeRawPointer(scratch + k * cols), x + t * cols, count: cols)
+                            }
+                            t += 1
+                        }
+                        r += count
                     }
                 }
             }
