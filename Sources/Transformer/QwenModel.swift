@@ -29,7 +29,9 @@ public final class QwenModel {
     public let config: ModelConfig
     public let weights: ModelWeights
     public let pool: ThreadPool
-    /// Largest batch one forward call processes; longer prompts are fed in chunks of this size.
+    /// Largest batch one forward call processes; longer prompts are fed in chunks of this size. Each
+    /// batch converts every weight row to Floats once, so larger batches amortise that; measured on
+    /// Qwen2.5-0.5B Q8_0 pp512: 32 → 146 tok/s, 64 → 170, 128 → 173, 256 → 174.
     public let maxBatch: Int
     /// Positions the RoPE tables cover: the largest cache this model can serve.
     public let maxContext: Int
@@ -50,7 +52,7 @@ public final class QwenModel {
     public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
     private let activationQ8 = ActivationQ8()
 
-    public init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 64,
+    public init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 128,
                 activationPrecision: ActivationPrecision = .quantized) throws {
         self.activationPrecision = activationPrecision
         self.file = file
@@ -198,15 +200,11 @@ public final class QwenModel {
                 let length = start + i + 1
                 let query = q + i * c.queryWidth + h * c.headSize
                 let kvOffset = (h / groupSize) * c.headSize
-                for p in 0 ..< length {
-                    weights[p] = dot(query, cache.keys(layer: layer, position: p) + kvOffset, count: c.headSize) * scale
-                }
+                attentionScores(query, keys: cache.keys(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
+                                count: length, headSize: c.headSize, scale: scale, into: weights)
                 softmax(weights, count: length)
-                let out = attention + i * c.queryWidth + h * c.headSize
-                out.initialize(repeating: 0, count: c.headSize)
-                for p in 0 ..< length {
-                    axpy(weights[p], cache.values(layer: layer, position: p) + kvOffset, out, count: c.headSize)
-                }
+                attentionWeightedSum(weights, values: cache.values(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
+                                     count: length, headSize: c.headSize, into: attention + i * c.queryWidth + h * c.headSize)
                 job += threads
             }
         }
