@@ -315,39 +315,40 @@ func dotQ4_K(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePoin
 }
 
 /// Q6_K weight row · Q8_0 activation: per 32-weight group, two 16-weight halves with their own int8
-/// scales, accumulated as integers before one float multiply per group.
+/// scales, accumulated as integers before one float multiply per group. The eight groups are spelled
+/// out with literal shift amounts so each inner loop vectorises with constant shifts.
 @inline(never)
 func dotQ6_K(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
              superBlocks: Int) -> Float {
+    @inline(__always)
+    func group(_ block: UnsafeRawPointer, _ half: Int, _ secondRun: Int, _ lowShift: UInt8, _ highShift: UInt8,
+               _ x: UnsafePointer<Int16>, _ scales: UnsafePointer<Int8>, _ g: Int) -> Int32 {
+        let ql = (block + half * 64 + secondRun * 32).assumingMemoryBound(to: UInt8.self)
+        let qh = (block + 128 + half * 32).assumingMemoryBound(to: UInt8.self)
+        var s0: Int32 = 0
+        var s1: Int32 = 0
+        for l in 0 ..< 16 {
+            s0 &+= (Int32(((ql[l] >> lowShift) & 0x0F) | ((qh[l] >> highShift) & 3) << 4) &- 32) &* Int32(x[l])
+        }
+        for l in 16 ..< 32 {
+            s1 &+= (Int32(((ql[l] >> lowShift) & 0x0F) | ((qh[l] >> highShift) & 3) << 4) &- 32) &* Int32(x[l])
+        }
+        return Int32(scales[2 * g]) &* s0 &+ Int32(scales[2 * g + 1]) &* s1
+    }
     var acc = SIMD8<Float>()
     for b in 0 ..< superBlocks {
         let block = w + b * 210
         let scales = (block + 192).assumingMemoryBound(to: Int8.self)
-        var sums = SIMD8<Int32>()
-        for g in 0 ..< 8 {
-            let half = g / 4
-            let quarter = g % 4
-            let ql = (block + half * 64 + (quarter % 2) * 32).assumingMemoryBound(to: UInt8.self)
-            let qh = (block + 128 + half * 32).assumingMemoryBound(to: UInt8.self)
-            let shiftLow: UInt8 = quarter >= 2 ? 4 : 0
-            let shiftHigh = UInt8(2 * quarter)
-            let x = xq + (b * 8 + g) * 32
-            var s0: Int32 = 0
-            var s1: Int32 = 0
-            for l in 0 ..< 16 {
-                s0 &+= Int32(((ql[l] >> shiftLow) & 0x0F) | ((qh[l] >> shiftHigh) & 3) << 4) &* Int32(x[l])
-            }
-            for l in 16 ..< 32 {
-                s1 &+= Int32(((ql[l] >> shiftLow) & 0x0F) | ((qh[l] >> shiftHigh) & 3) << 4) &* Int32(x[l])
-            }
-            // Values are stored +32: Σ (n − 32)·x = Σ n·x − 32·Σ x, per 16-weight half.
-            var x0: Int32 = 0
-            for l in 0 ..< 16 { x0 &+= Int32(x[l]) }
-            let x1 = xsum[b * 8 + g] &- x0
-            sums[g] = Int32(scales[2 * g]) &* (s0 &- 32 &* x0) &+ Int32(scales[2 * g + 1]) &* (s1 &- 32 &* x1)
-        }
-        let x = UnsafeRawPointer(xs + b * 8).loadUnaligned(as: SIMD8<Float>.self)
-        acc.addProduct(x * loadHalf(block, 208), SIMD8<Float>(sums))
+        let x = xq + b * 256
+        // Group g = 4·half + quarter: quarter 0/1 read the low nibbles of ql[0..<32]/ql[32..<64],
+        // quarter 2/3 their high nibbles; qh bits 2·quarter, 2·quarter + 1.
+        let sums = SIMD8<Int32>(
+            group(block, 0, 0, 0, 0, x, scales, 0), group(block, 0, 1, 0, 2, x + 32, scales, 1),
+            group(block, 0, 0, 4, 4, x + 64, scales, 2), group(block, 0, 1, 4, 6, x + 96, scales, 3),
+            group(block, 1, 0, 0, 0, x + 128, scales, 4), group(block, 1, 1, 0, 2, x + 160, scales, 5),
+            group(block, 1, 0, 4, 4, x + 192, scales, 6), group(block, 1, 1, 4, 6, x + 224, scales, 7))
+        let xsv = UnsafeRawPointer(xs + b * 8).loadUnaligned(as: SIMD8<Float>.self)
+        acc.addProduct(xsv * loadHalf(block, 208), SIMD8<Float>(sums))
     }
     return acc.sum()
 }
