@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
-        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
     ]
 )

@@ -38,16 +38,19 @@ final class DotProductTests: XCTestCase {
 
     func testMatMulOfEveryTypeAgainstFloatReference() throws {
         let file = try GGUFFile(path: TestPaths.fixture("quant-vectors.gguf"))
-        let tokens = 3
+        // 3 tokens take the per-token decode kernels; 9 tokens the prefill path (rows as Floats, 4×4
+        // micro-kernel), here with 7 rows so both its row and token remainders run.
+        for (tokens, rowLimit) in [(3, Int.max), (9, 7)] {
         for type in [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K] {
             let stored = try XCTUnwrap(file.tensor(named: type.name))
-            let w = WeightMatrix(type: type, rows: stored.rowCount, cols: stored.rowLength, data: file.data(of: stored))
+            let w = WeightMatrix(type: type, rows: min(rowLimit, stored.rowCount), cols: stored.rowLength, data: file.data(of: stored))
+            let prefill = tokens >= WeightMatrix.batchDequantizeThreshold
             let x = activations(tokens * w.cols, seed: UInt64(type.rawValue))
             for threads in [1, 2] {
                 var out = [Float](repeating: .nan, count: tokens * w.rows)
                 let scratch = ActivationQ8()
                 w.multiply(x, tokens: tokens, into: &out, scratch: scratch, pool: ThreadPool(threads: threads))
-                if w.usesQuantizedActivation {
+                if w.usesQuantizedActivation && !prefill {
                     // Exactness of the integer kernel: against the same 8-bit activation, dequantised, the
                     // only difference is Float rounding of scale products and sums (~1e-7 relative).
                     let xq = (0 ..< tokens * w.cols).map { scratch.scales[$0 / 32] * Float(scratch.values[$0]) }
@@ -57,10 +60,12 @@ final class DotProductTests: XCTestCase {
                     // the bound is loose: a sanity check; the line above is the precise one.
                     XCTAssertLessThan(nmse(out, reference(w, x, tokens: tokens)), 1e-3, "\(type.name) threads \(threads)")
                 } else {
-                    // Float activations: only the summation order differs from the Double reference.
-                    XCTAssertLessThan(nmse(out, reference(w, x, tokens: tokens)), 1e-10, "\(type.name) threads \(threads)")
+                    // Float activations (Float weights, or any weights on the prefill path): only the
+                    // summation order differs from the Double reference.
+                    XCTAssertLessThan(nmse(out, reference(w, x, tokens: tokens)), 1e-10, "\(type.name) threads \(threads) tokens \(tokens)")
                 }
             }
+        }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFiles
 import TestSupport
 import XCTest
 
@@ -127,5 +128,38 @@ final class CommandLineTests: XCTestCase {
         for expected in ["architecture:  qwen3", "head size 32", "Q4_0", "separate output.weight", "think"] {
             XCTAssertTrue(result.stdout.contains(expected), "\(expected) in \(result.stdout)")
         }
+    }
+}
+
+extension CommandLineTests {
+    /// `quantize` writes what the `gguf` package writes: Q8_0 and Q4_0 copies of the F32 fixture are
+    /// tensor-for-tensor identical to the fixtures gguf-py quantised from the same weights.
+    func testQuantizeMatchesTheGGUFPackage() throws {
+        for (type, fixture) in [("Q8_0", "tiny-qwen2-q8_0.gguf"), ("Q4_0", "tiny-qwen3-q4_0.gguf")] {
+            let source = fixture.replacingOccurrences(of: type.lowercased(), with: "f32")
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-quantized-\(type).gguf").path
+            let result = try qwentty(["quantize", TestPaths.fixture(source), out, "--type", type.lowercased()])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stderr.contains("relative RMSE"), result.stderr)
+            let ours = try GGUFFile(path: out), theirs = try GGUFFile(path: TestPaths.fixture(fixture))
+            XCTAssertEqual(ours.tensors.count, theirs.tensors.count)
+            for t in theirs.tensors {
+                let o = try XCTUnwrap(ours.tensor(named: t.name), t.name)
+                XCTAssertEqual(o.type, t.type, t.name)
+                XCTAssertEqual(Array(UnsafeRawBufferPointer(start: ours.data(of: o), count: o.byteCount)),
+                               Array(UnsafeRawBufferPointer(start: theirs.data(of: t), count: t.byteCount)), t.name)
+            }
+            XCTAssertEqual(try qwentty(["run", "-m", out, "-p", "hi", "-n", "2"]).status, 0)
+        }
+    }
+
+    func testQuantizeRefusesBadRequests() throws {
+        let f32 = TestPaths.fixture("tiny-qwen2-f32.gguf")
+        let unknown = try qwentty(["quantize", f32, "/tmp/qwentty-x.gguf", "--type", "Q3_K"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("unknown --type"), unknown.stderr)
+        let same = try qwentty(["quantize", f32, f32, "--type", "Q8_0"])
+        XCTAssertNotEqual(same.status, 0)
+        XCTAssertTrue(same.stderr.contains("different file"), same.stderr)
     }
 }
