@@ -309,6 +309,40 @@ def top_logprobs(logits, k=5):
     return [[int(i), float(v)] for i, v in zip(idx, vals)]
 
 
+SENTIMENT_INSTRUCTION = ("You are a sentiment classifier. Read the user's message and answer with exactly one word: "
+                         "Positive, Negative or Neutral.")
+SENTIMENT_REQUEST = "Classify the sentiment of this message:\n\n"
+SENTIMENT_LABELS = ["Positive", "Negative", "Neutral"]
+SENTIMENT_MESSAGES = ["I love this, it works perfectly!", "这太糟糕了，我很失望。", "The meeting is at 3pm.", "Not bad at all."]
+
+
+def sentiment_reference(model, tok, thinking_template):
+    """transformers' label scores for qwentty's classification prompt: prefix + message + suffix, each
+    part tokenized on its own (the prefix is what qwentty caches); a label's score is the sum of its
+    tokens' log-probabilities (teacher-forced), probabilities are the softmax over labels."""
+    enc = lambda text: tok.encode(text, add_special_tokens=False).ids
+    im_start, im_end = tok.token_to_id("<|im_start|>"), tok.token_to_id("<|im_end|>")
+    prefix = [im_start] + enc("system\n" + SENTIMENT_INSTRUCTION) + [im_end] + enc("\n") + [im_start] + enc("user\n") + enc(SENTIMENT_REQUEST)
+    suffix = [im_end] + enc("\n") + [im_start] + enc("assistant\n")
+    if thinking_template:
+        suffix += enc("<think>\n\n</think>\n\n")
+    cases = []
+    for message in SENTIMENT_MESSAGES:
+        prompt = prefix + enc(message) + suffix
+        scores, label_ids = [], []
+        with torch.no_grad():
+            for label in SENTIMENT_LABELS:
+                ids = enc(label)
+                label_ids.append(ids)
+                logits = model(torch.tensor([prompt + ids[:-1]])).logits[0].double()
+                logprobs = torch.log_softmax(logits, dim=-1)
+                scores.append(sum(float(logprobs[len(prompt) - 1 + i, t]) for i, t in enumerate(ids)))
+        probabilities = torch.softmax(torch.tensor(scores, dtype=torch.float64), dim=0).tolist()
+        cases.append({"message": message, "prompt": prompt, "label_tokens": label_ids, "scores": scores,
+                      "probabilities": probabilities})
+    return cases
+
+
 def fnv1a64(ids):
     h = 0xcbf29ce484222325
     for i in ids:
@@ -323,6 +357,7 @@ def model_fixtures(tok, tables):
     prompt = tok.encode(prompt_text).ids
     steps = 32
     index = []
+    sentiment = {}
     # Seeds picked (by scanning 1-15) for varied greedy paths whose smallest top-1/top-2 logit margin
     # over 32 steps is > 0.04, forty times the 1e-3 parity tolerance: greedy equality then tests the
     # arithmetic, never a near-tie. Many random models just repeat one token.
@@ -337,6 +372,8 @@ def model_fixtures(tok, tables):
             load_dequantised(ref_model, cfg, arch, deq)
             greedy, logits = reference_run(ref_model, prompt, steps)
             exact = qtype in (Q.F32, Q.F16, Q.BF16)
+            if qtype == Q.F32:
+                sentiment[stem + ".gguf"] = sentiment_reference(ref_model, tok, arch == "qwen3")
             # Full logits of every step for float files; first step only for quantised ones (their
             # greedy path may legitimately diverge later: the engine quantises activations).
             (logits if exact else logits[:1]).astype("<f4").tofile(os.path.join(OUT, stem + ".logits.f32"))
@@ -362,6 +399,8 @@ def model_fixtures(tok, tables):
                   "min_margin": float((ranked[:, -1] - ranked[:, -2]).min()),
                   "top_logprobs": [top_logprobs(l) for l in logits]})
     print(f"{stem}: greedy {greedy[:8]}...", file=sys.stderr)
+    with open(os.path.join(OUT, "sentiment-reference.json"), "w") as f:
+        json.dump({"labels": SENTIMENT_LABELS, "models": sentiment}, f, indent=0)
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump({"prompt_text": prompt_text, "models": index}, f, indent=1)
 

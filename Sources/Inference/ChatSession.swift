@@ -44,23 +44,35 @@ public final class ChatSession {
         return out
     }
 
-    /// Sends a user message and streams the reply through `onToken` (return false to cancel).
-    public func send(_ text: String, sampler: inout Sampler, maxTokens: Int,
-                     onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
+    /// What a chat turn reports, in order: the user message's sentiment (before the reply starts), the
+    /// reply's tokens, then the reply's sentiment once it is complete.
+    public enum Event {
+        case userSentiment(SentimentClassifier.Result)
+        case token(GeneratedToken)
+        case assistantSentiment(SentimentClassifier.Result)
+    }
+
+    /// Sends a user message and streams the reply through `onEvent` (return false from a token event to
+    /// cancel). With a `classifier`, both messages get a sentiment; it runs on its own cache, so the
+    /// conversation's cache is untouched.
+    public func send(_ text: String, sampler: inout Sampler, maxTokens: Int, classifier: SentimentClassifier? = nil,
+                     onEvent: (Event) -> Bool) throws -> TextGenerator.Result {
         let prompt = pendingTokens(forUserText: text)
         if cache.count + prompt.count + 1 > cache.contextSize {
             throw ForwardError.contextFull(needed: cache.count + prompt.count + 1, contextSize: cache.contextSize)
         }
+        if let classifier { _ = onEvent(.userSentiment(try classifier.classify(text))) }
         var reply = ""
         let result = try generator.generate(prompt: prompt, cache: cache, sampler: &sampler, maxTokens: maxTokens,
                                             history: tokens) { event in
             reply += event.text
-            return onToken(event)
+            return onEvent(.token(event))
         }
         // On a full context the last token may not have been fed: keep the list equal to the cache.
         tokens = Array((tokens + prompt + result.tokens).prefix(cache.count))
         messages.append(ChatMessage(role: .user, content: text))
         messages.append(ChatMessage(role: .assistant, content: reply))
+        if let classifier { _ = onEvent(.assistantSentiment(try classifier.classify(reply))) }
         return result
     }
 

@@ -89,6 +89,12 @@ public struct ChatTemplate: Sendable {
         [imStart] + tokenizer.encode(message.role.rawValue + "\n" + message.content) + [imEnd] + tokenizer.encode("\n")
     }
 
+    /// `<|im_start|>ROLE\n` alone: the start of a turn whose content is appended separately (the
+    /// sentiment classifier caches everything up to the message).
+    public func turnStart(_ role: ChatMessage.Role) -> [Int32] {
+        [imStart] + tokenizer.encode(role.rawValue + "\n")
+    }
+
     /// The tokens that follow a generated `<|im_end|>` before the next turn can start.
     public var turnSeparator: [Int32] { tokenizer.encode("\n") }
 
