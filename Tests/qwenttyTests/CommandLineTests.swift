@@ -163,3 +163,41 @@ extension CommandLineTests {
         XCTAssertTrue(same.stderr.contains("different file"), same.stderr)
     }
 }
+
+extension CommandLineTests {
+    func testSentimentCommand() throws {
+        let model = TestPaths.fixture("tiny-qwen3-f32.gguf")
+        let jsonl = try qwentty(["sentiment", "-m", model, "--jsonl"], stdin: "{\"text\": \"I love it\"}\n{\"text\": \"不好\"}\n")
+        XCTAssertEqual(jsonl.status, 0, jsonl.stderr)
+        let lines = try jsonLines(jsonl.stdout)
+        XCTAssertEqual(lines.count, 2)
+        for line in lines {
+            let probabilities = try XCTUnwrap(line["probabilities"] as? [String: Double])
+            XCTAssertEqual(Set(probabilities.keys), ["Positive", "Negative", "Neutral"])
+            XCTAssertEqual(probabilities.values.reduce(0, +), 1, accuracy: 1e-5)
+            XCTAssertNotNil(line["latency_ms"])
+        }
+        let plain = try qwentty(["sentiment", "-m", model, "Great!", "--labels", "Good,Bad"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stdout.hasPrefix("Good\t") || plain.stdout.hasPrefix("Bad\t"), plain.stdout)
+    }
+
+    /// `--eval` on the first lines of the team's evaluation set: the report's parts are there and add up.
+    func testSentimentEvaluation() throws {
+        let set = try String(contentsOfFile: TestPaths.packageRoot.appendingPathComponent("data/sentiment-eval.tsv").path, encoding: .utf8)
+        let lines = set.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertGreaterThanOrEqual(lines.count, 300)
+        let sample = lines.enumerated().filter { $0.offset % 50 == 0 }.map(\.element).joined(separator: "\n")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-eval-sample.tsv").path
+        try sample.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--eval", path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("of \(sample.split(separator: "\n").count)), mean latency"), result.stdout)
+        for part in ["precision", "recall", "confusion", "Positive", "Negative", "Neutral"] {
+            XCTAssertTrue(result.stdout.contains(part), part)
+        }
+        let bad = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--eval", TestPaths.fixture("reference.json")])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("expected text<TAB>label"), bad.stderr)
+    }
+}
