@@ -25,10 +25,14 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
         .target(name: "Transformer", dependencies: ["ModelFiles", "Kernels"], swiftSettings: engineFlags),
         .target(name: "Inference", dependencies: ["Transformer", "Tokenizer"], swiftSettings: engineFlags),
+        // ncursesw (Debian: libncursesw5-dev) through a module map and a header of inline wrappers.
+        .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
+        .target(name: "TerminalUI", dependencies: ["Inference", "CCurses"], swiftSettings: engineFlags),
         .executableTarget(
             name: "qwentty",
             dependencies: [
                 "Inference",
+                "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -40,6 +44,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
         .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
     ]

@@ -25,6 +25,16 @@ public final class SentimentClassifier {
         public let latencySeconds: Double
         /// Message tokens that did not fit the classifier's context and were left out (0 normally).
         public let truncatedTokens: Int
+
+        public init(label: String, probability: Float, probabilities: [Float], scores: [Double],
+                    latencySeconds: Double, truncatedTokens: Int) {
+            self.label = label
+            self.probability = probability
+            self.probabilities = probabilities
+            self.scores = scores
+            self.latencySeconds = latencySeconds
+            self.truncatedTokens = truncatedTokens
+        }
     }
 
     public static let defaultLabels = ["Positive", "Negative", "Neutral"]

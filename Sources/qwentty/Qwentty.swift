@@ -5,7 +5,8 @@ struct Qwentty: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qwentty",
         abstract: "Chat with a small Qwen model on the CPU, in pure Swift.",
-        subcommands: [RunCommand.self, BenchCommand.self, QuantizeCommand.self, SentimentCommand.self, TokenizeCommand.self, InfoCommand.self]
+        subcommands: [ChatCommand.self, RunCommand.self, BenchCommand.self, QuantizeCommand.self, SentimentCommand.self, TokenizeCommand.self, InfoCommand.self],
+        defaultSubcommand: ChatCommand.self
     )
 }
 

@@ -1,0 +1,154 @@
+import Inference
+import XCTest
+@testable import TerminalUI
+
+final class DisplayWidthTests: XCTestCase {
+    func testColumns() {
+        XCTAssertEqual(DisplayWidth.of("abc"), 3)
+        XCTAssertEqual(DisplayWidth.of("你好"), 4)
+        XCTAssertEqual(DisplayWidth.of("こんにちは"), 10)
+        XCTAssertEqual(DisplayWidth.of("e\u{301}"), 1)
+        XCTAssertEqual(DisplayWidth.of("👍🏽"), 2)
+        XCTAssertEqual(DisplayWidth.of("👨‍👩‍👧‍👦"), 2)
+        XCTAssertEqual(DisplayWidth.of("❤️"), 2)
+        XCTAssertEqual(DisplayWidth.of("ＡＢ"), 4)
+    }
+}
+
+final class TextWrapperTests: XCTestCase {
+    func testBreaksAtSpaces() {
+        XCTAssertEqual(TextWrapper.wrap("the quick brown fox", width: 10), ["the quick", "brown fox"])
+    }
+
+    func testLongWordsAndNewlines() {
+        XCTAssertEqual(TextWrapper.wrap("abcdefghij", width: 4), ["abcd", "efgh", "ij"])
+        XCTAssertEqual(TextWrapper.wrap("a\n\nb", width: 4), ["a", "", "b"])
+    }
+
+    func testWideCharactersCountTwoColumns() {
+        XCTAssertEqual(TextWrapper.wrap("你好世界", width: 5), ["你好", "世界"])
+    }
+
+    /// Whatever the text, no line is wider than the width and no character is lost (except the spaces
+    /// a break replaces).
+    func testNoLineOverflowsAndNothingIsLost() {
+        let samples = ["The quick brown fox jumps over the lazy dog", "你好，世界。今天天气很好", "emoji 👍🏽 and 👨‍👩‍👧‍👦 family",
+                       String(repeating: "x", count: 100), "mixed 中文 and English words together here", "  leading spaces"]
+        for text in samples {
+            for width in 1 ... 30 {
+                let lines = TextWrapper.wrap(text, width: width)
+                for line in lines {
+                    XCTAssertLessThanOrEqual(DisplayWidth.of(line), max(width, 2), "\(text) at \(width)")
+                }
+                XCTAssertEqual(lines.joined().filter { $0 != " " }, text.filter { $0 != " " }, "\(text) at \(width)")
+            }
+        }
+    }
+}
+
+final class InputEditorTests: XCTestCase {
+    func testEditingKeys() {
+        var e = InputEditor()
+        e.insert("hello world")
+        e.killWordBackward()
+        XCTAssertEqual(e.text, "hello ")
+        e.moveToLineStart()
+        e.insert(">> ")
+        XCTAssertEqual(e.text, ">> hello ")
+        e.killToLineEnd()
+        XCTAssertEqual(e.text, ">> ")
+        e.insert("a\nbc")
+        e.moveLeft()
+        XCTAssertEqual(e.cursorLineAndColumn.line, 1)
+        XCTAssertEqual(e.cursorLineAndColumn.column, 1)
+        e.killToLineStart()
+        XCTAssertEqual(e.text, ">> a\nc")
+        e.backspace()
+        XCTAssertEqual(e.text, ">> ac")
+        e.moveToLineEnd()
+        e.backspace()
+        XCTAssertEqual(e.text, ">> a")
+    }
+
+    func testSubmitAndHistory() {
+        var e = InputEditor()
+        e.insert("   ")
+        XCTAssertNil(e.submit(), "blank input is not sent")
+        e.insert("first")
+        XCTAssertEqual(e.submit(), "first")
+        e.insert("second")
+        XCTAssertEqual(e.submit(), "second")
+        e.insert("draft")
+        e.historyPrevious()
+        XCTAssertEqual(e.text, "second")
+        e.historyPrevious()
+        XCTAssertEqual(e.text, "first")
+        e.historyNext()
+        e.historyNext()
+        XCTAssertEqual(e.text, "draft", "the unsent draft comes back")
+    }
+
+    func testWideCharacterCursorColumn() {
+        var e = InputEditor()
+        e.insert("你好a")
+        XCTAssertEqual(e.cursorLineAndColumn.column, 5)
+    }
+}
+
+final class TranscriptTests: XCTestCase {
+    private func result(_ label: String, _ p: Float) -> SentimentClassifier.Result {
+        SentimentClassifier.Result(label: label, probability: p, probabilities: [p], scores: [0], latencySeconds: 0.133, truncatedTokens: 0)
+    }
+
+    func testUntrustedTextIsSanitised() {
+        var t = Transcript()
+        t.append(.assistant, "", streaming: true)
+        t.appendToLast("red \u{1B}[31mtext\u{1B}[0m\tand a tab")
+        let text = t.lines(width: 80).flatMap(\.runs).map(\.text).joined()
+        XCTAssertFalse(text.contains("\u{1B}"))
+        XCTAssertFalse(text.contains("\t"))
+        XCTAssertTrue(text.contains("␛[31m"))
+    }
+
+    func testHeadersBadgesAndMarkers() {
+        var t = Transcript()
+        t.append(.user, "I love it")
+        t.append(.assistant, "", streaming: true)
+        t.setSentiment(result("Positive", 0.91), at: 0)
+        var lines = t.lines(width: 40)
+        XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]", " 133 ms"])
+        XCTAssertEqual(lines[0].runs[2].style, .positive)
+        XCTAssertTrue(lines[3].runs.map(\.text).contains(" …"), "a streaming reply is marked")
+        t.appendToLast("partial")
+        t.finishLast(cut: true)
+        lines = t.lines(width: 40)
+        XCTAssertTrue(lines[3].runs.map(\.text).contains(" (cut)"))
+        XCTAssertEqual(lines[4].runs.first?.text, "  partial")
+    }
+}
+
+final class StatusLineTests: XCTestCase {
+    func testFoldsToTheWidth() {
+        var s = StatusLine()
+        s.model = "Qwen2.5-0.5B-Instruct"
+        s.quant = "Q8_0"
+        s.contextUsed = 120
+        s.contextSize = 4096
+        s.rssBytes = 570 << 20
+        s.peakRSSBytes = 600 << 20
+        s.threads = 2
+        var stats = GenerationStats()
+        stats.evalTokens = 11
+        stats.evalSeconds = 0.2
+        stats.promptTokens = 30
+        stats.promptSeconds = 0.15
+        stats.timeToFirstToken = 0.28
+        s.last = stats
+        let wide = s.render(width: 200)
+        XCTAssertTrue(wide.hasPrefix("decode 50.0 tok/s · prefill 200 tok/s · TTFT 280 ms · ctx 120/4096"), wide)
+        XCTAssertTrue(wide.hasSuffix("Qwen2.5-0.5B-Instruct"))
+        let narrow = s.render(width: 40)
+        XCTAssertLessThanOrEqual(DisplayWidth.of(narrow), 40)
+        XCTAssertTrue(narrow.hasPrefix("decode 50.0 tok/s"), "the most important item survives")
+    }
+}
