@@ -6,20 +6,30 @@ import XCTest
 final class ChatScreenTests: XCTestCase {
     private let session = "qwentty-e2e-\(getpid())"
 
-    private func tmux(_ arguments: [String]) throws -> String {
+    /// Runs a tmux command. Only `capture` reads output through a pipe: a command that starts the tmux
+    /// server (new-session) would hand the pipe to the long-lived server, and reading it would never end.
+    @discardableResult
+    private func tmux(_ arguments: [String], capture: Bool = false) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["tmux"] + arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard capture else {
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return ""
+        }
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = Pipe()
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
 
-    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session], capture: true) }
 
     /// Polls the screen until `condition` holds (or fails after `seconds`).
     private func waitFor(_ what: String, seconds: Double = 60, _ condition: (String) -> Bool) throws -> String {
@@ -40,14 +50,14 @@ final class ChatScreenTests: XCTestCase {
         }
         let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
         let root = TestPaths.packageRoot.path
-        _ = try tmux(["kill-session", "-t", session])
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", root,
+        try tmux(["kill-session", "-t", session])
+        try tmux(["new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", root,
                       "TERM=xterm-256color \(binary) chat --seed 1; echo QWENTTY-EXITED $?; sleep 60"])
-        defer { _ = try? tmux(["kill-session", "-t", session]) }
+        defer { try? tmux(["kill-session", "-t", session]) }
 
         _ = try waitFor("the start screen") { $0.contains("Enter sends") && $0.contains("demo model") }
-        _ = try tmux(["send-keys", "-t", session, "-l", "Hello there"])
-        _ = try tmux(["send-keys", "-t", session, "Enter"])
+        try tmux(["send-keys", "-t", session, "-l", "Hello there"])
+        try tmux(["send-keys", "-t", session, "Enter"])
         // The user's badge, the streamed reply and the stats line.
         var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("decode") }
         XCTAssertTrue(s.contains("Hello there"))
@@ -55,20 +65,20 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(s.contains("prefill"), s)
 
         // Cancel a reply with Esc: it is marked as cut.
-        _ = try tmux(["send-keys", "-t", session, "-l", "Tell me more"])
-        _ = try tmux(["send-keys", "-t", session, "Enter"])
+        try tmux(["send-keys", "-t", session, "-l", "Tell me more"])
+        try tmux(["send-keys", "-t", session, "Enter"])
         _ = try waitFor("the second reply to stream") { $0.contains("●") && $0.components(separatedBy: "qwen").count > 2 }
-        _ = try tmux(["send-keys", "-t", session, "Escape"])
+        try tmux(["send-keys", "-t", session, "Escape"])
         s = try waitFor("the cut marker") { $0.contains("(cut)") }
 
         // Too small, then enlarged again: a message, then the chat comes back.
-        _ = try tmux(["resize-window", "-t", session, "-x", "30", "-y", "6"])
+        try tmux(["resize-window", "-t", session, "-x", "30", "-y", "6"])
         _ = try waitFor("the too-small message") { $0.contains("Terminal too small") }
-        _ = try tmux(["resize-window", "-t", session, "-x", "100", "-y", "30"])
+        try tmux(["resize-window", "-t", session, "-x", "100", "-y", "30"])
         s = try waitFor("the chat after enlarging") { $0.contains("Hello there") && $0.contains("ctx ") }
 
         // Ctrl-D quits cleanly: the process exits 0 and the shell line shows.
-        _ = try tmux(["send-keys", "-t", session, "C-d"])
+        try tmux(["send-keys", "-t", session, "C-d"])
         s = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
         XCTAssertFalse(s.contains("ctx "), "the chat screen is gone after exit (terminal restored)")
     }
