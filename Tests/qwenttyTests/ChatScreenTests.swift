@@ -6,30 +6,34 @@ import XCTest
 final class ChatScreenTests: XCTestCase {
     private let session = "qwentty-e2e-\(getpid())"
 
-    /// Runs a tmux command. Only `capture` reads output through a pipe: a command that starts the tmux
-    /// server (new-session) would hand the pipe to the long-lived server, and reading it would never end.
+    /// Runs a tmux command and returns its standard output.
+    ///
+    /// Spawned with posix_spawn and reaped with waitpid rather than Foundation's `Process`: tmux clients
+    /// exit within milliseconds, and `Process.waitUntilExit()` was seen to miss such an exit and hang.
+    /// Output goes to a temporary file, never a pipe: `new-session` starts the long-lived tmux server,
+    /// which would inherit a pipe and keep it open forever.
     @discardableResult
-    private func tmux(_ arguments: [String], capture: Bool = false) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tmux"] + arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard capture else {
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return ""
+    private func tmux(_ arguments: [String]) throws -> String {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(session)-\(UUID().uuidString).out").path
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = (["tmux"] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else {
+            throw XCTSkip("tmux could not be started")
         }
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     }
 
-    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session], capture: true) }
+    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
 
     /// Polls the screen until `condition` holds (or fails after `seconds`).
     private func waitFor(_ what: String, seconds: Double = 60, _ condition: (String) -> Bool) throws -> String {
