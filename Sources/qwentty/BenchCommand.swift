@@ -17,8 +17,7 @@ struct BenchCommand: ParsableCommand {
     var promptTokens = 512
     @Option(name: [.customShort("n"), .long], help: "Tokens for the decode test (0 skips it).")
     var genTokens = 128
-    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
     @Option(name: [.customShort("r"), .long], help: "Repetitions (the median is reported).")
     var repetitions = 5
     @Flag(help: "Print JSON instead of a table.")
@@ -43,7 +42,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if sentiment { return try runSentiment() }
         let context = max(promptTokens, genTokens) + 16
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threads, contextSize: context)
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context)
         let model = loaded.model
         let cache = model.makeCache(contextSize: context)
         // Token values do not change the work done; a fixed pseudo-random sequence avoids any caching luck.
@@ -108,7 +107,7 @@ struct BenchCommand: ParsableCommand {
     /// Sentiment latency and its place in a chat turn (issue: ≤ 150 ms for a 20-token message on the
     /// Qwen2.5-0.5B Q8_0 file; first reply token no later than sentiment + reply prefill).
     private func runSentiment() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threads)
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads)
         guard let template = loaded.template else { throw UserFacingError("the model has no chat format") }
         let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
         // Grow a natural sentence to exactly 20 tokens under this model's tokenizer.

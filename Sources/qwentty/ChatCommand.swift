@@ -11,8 +11,7 @@ struct ChatCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOption: ModelOption
-    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
     @Option(name: [.customShort("c"), .long], help: "Context size in tokens (default 4096, at most the model's).")
     var ctxSize: Int?
     @Option(name: .long, help: "System prompt (default: the model's own).")
@@ -30,7 +29,7 @@ struct ChatCommand: ParsableCommand {
         }
         let path = try modelOption.resolvedPath()
         writeErr("loading \(path)…\n")
-        let loaded = try LoadedModel(path: path, threads: threads, contextSize: ctxSize)
+        let loaded = try LoadedModel(path: path, threads: threadsOption.threads, contextSize: ctxSize)
         var settings = SamplerSettings()
         settings.temperature = temp
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))

@@ -18,6 +18,16 @@ struct ModelOption: ParsableArguments {
     }
 }
 
+/// `-t THREADS`, shared by every command that runs the model.
+struct ThreadsOption: ParsableArguments {
+    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard (threads ?? 1) >= 1, (threads ?? 1) <= 256 else { throw ValidationError("-t must be between 1 and 256") }
+    }
+}
+
 /// JSON string literal (RFC 8259): quotes, backslashes and control characters escaped; the rest raw UTF-8.
 func jsonString(_ s: String) -> String {
     var out = "\""

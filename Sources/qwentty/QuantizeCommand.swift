@@ -17,8 +17,7 @@ struct QuantizeCommand: ParsableCommand {
     var output: String
     @Option(name: .long, help: "Target type: \(Quantizer.writableTypes.map(\.name).joined(separator: ", ")).")
     var type: String
-    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     /// llama.cpp's `general.file_type` numbers (LLAMA_FTYPE_*) for a file whose matrices are all `type`.
     static func fileType(_ type: GGMLType) -> UInt32 {
@@ -46,7 +45,7 @@ struct QuantizeCommand: ParsableCommand {
             throw UserFacingError("the output must be a different file from the input")
         }
         let source = try GGUFFile(path: input)
-        let pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
+        let pool = ThreadPool(threads: threadsOption.threads ?? ThreadPool.physicalCores)
 
         // Per tensor: matrices get the target type (or llama.cpp's fallback when rows do not fit its
         // block); vectors (norms, biases) stay F32, as every llama.cpp quantisation keeps them.

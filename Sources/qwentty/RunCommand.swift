@@ -31,8 +31,7 @@ struct RunCommand: ParsableCommand {
     var repeatPenalty: Float = 1.05
     @Option(name: .long, help: "Random seed (default: random; printed in the stats).")
     var seed: UInt64?
-    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
     @Option(name: [.customShort("c"), .long], help: "Context size in tokens (default 4096, at most the model's).")
     var ctxSize: Int?
     @Flag(help: "One JSON object per token, then a stats line.")
@@ -48,12 +47,11 @@ struct RunCommand: ParsableCommand {
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard minP >= 0, minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
         guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
-        guard (threads ?? 1) >= 1, (threads ?? 1) <= 256 else { throw ValidationError("-t must be between 1 and 256") }
         guard logprobs >= 0, logprobs <= 100 else { throw ValidationError("--logprobs must be between 0 and 100") }
     }
 
     func run() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threads, contextSize: ctxSize)
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: ctxSize)
         var settings = SamplerSettings()
         settings.temperature = temp
         settings.topK = topK

@@ -22,11 +22,10 @@ struct SentimentCommand: ParsableCommand {
     var labels: String?
     @Flag(help: "Prefill the whole prompt for every text (for measuring what the prefix cache saves).")
     var noPrefixCache = false
-    @Option(name: [.customShort("t"), .long], help: "Threads (default: physical cores).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     func run() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threads)
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads)
         guard let template = loaded.template else {
             throw UserFacingError("\(loaded.file.path): the model has no chat format, which the sentiment prompt needs")
         }
