@@ -17,4 +17,9 @@ static inline int qw_attr_reverse(void) { return A_REVERSE; }
 static inline int qw_attr_dim(void) { return A_DIM; }
 static inline int qw_key_resize(void) { return KEY_RESIZE; }
 static inline int qw_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int qw_attr_underline(void) { return A_UNDERLINE; }
+static inline int qw_key_f(int n) { return KEY_F(n); }
+static inline int qw_key_mouse(void) { return KEY_MOUSE; }
+static inline mmask_t qw_wheel_up(void) { return BUTTON4_PRESSED; }
+static inline mmask_t qw_wheel_down(void) { return BUTTON5_PRESSED; }
 #endif

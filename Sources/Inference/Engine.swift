@@ -13,13 +13,34 @@ import Transformer
 /// marked as cut, and the KV cache stays consistent.
 public final class Engine: @unchecked Sendable {
     public enum Event: Sendable {
-        /// Sentiment of message `index` of the transcript (user messages right away, replies once done).
-        case sentiment(index: Int, SentimentClassifier.Result)
-        /// Text of the reply in progress (already complete UTF-8; not yet sanitised for a terminal).
-        case token(String, decodeTokensPerSecond: Double)
+        /// Sentiment of the user message being answered (sent before any reply token).
+        case userSentiment(SentimentClassifier.Result)
+        /// Sentiment of the reply just completed.
+        case replySentiment(SentimentClassifier.Result)
+        /// Text of the reply in progress (already complete UTF-8; not yet sanitised for a terminal), the
+        /// decode rate so far and over the last few tokens (what a sparkline plots).
+        case token(String, decodeTokensPerSecond: Double, recentTokensPerSecond: Double)
         /// The reply is complete (or was cut: see `stats.stopReason`).
         case replyDone(GenerationStats)
+        /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
+        case restored(tokens: Int, seconds: Double, droppedMessages: Int)
         case error(String)
+    }
+
+    /// What the engine thread is asked to do, served in order.
+    public enum Job: Sendable {
+        /// Answer a user message.
+        case send(String)
+        /// Take back the last exchange and answer the same user message again.
+        case regenerate
+        /// Take back the last exchange (the UI puts the message back in the editor).
+        case dropLastExchange
+        /// Forget the conversation.
+        case reset
+        /// Set the system prompt (nil: the model's own) and rebuild the conversation under it.
+        case setSystemPrompt(String?)
+        /// Rebuild a saved conversation (alternating user/assistant messages).
+        case restore([ChatMessage])
     }
 
     public let loaded: LoadedModel
@@ -32,11 +53,11 @@ public final class Engine: @unchecked Sendable {
     private let wakeWriter: Int32
     private let cancelRequested = Atomic<Bool>(false)
     private let lock = NSCondition()
-    private var jobs: [String] = []
+    private var jobs: [Job] = []
     private var events: [Event] = []
     private var stopping = false
+    private var finished = false
     private var thread: Thread?
-    private var messageCount = 0
 
     public init(loaded: LoadedModel, samplerSettings: SamplerSettings, systemPrompt: String? = nil,
                 maxReplyTokens: Int = 512) throws {
@@ -71,8 +92,12 @@ public final class Engine: @unchecked Sendable {
 
     /// Queues a user message. Events for it (user sentiment, tokens, done, reply sentiment) follow.
     public func submit(_ text: String) {
+        enqueue(.send(text))
+    }
+
+    public func enqueue(_ job: Job) {
         lock.lock()
-        jobs.append(text)
+        jobs.append(job)
         lock.signal()
         lock.unlock()
     }
@@ -82,13 +107,15 @@ public final class Engine: @unchecked Sendable {
         cancelRequested.store(true, ordering: .releasing)
     }
 
-    /// Stops the engine thread after the current job (cancelling it).
+    /// Stops the engine thread after the current job (cancelling it) and waits for it, so the caller
+    /// may read the session afterwards without racing the engine.
     public func shutdown() {
         cancel()
         lock.lock()
         stopping = true
         jobs.removeAll()
         lock.signal()
+        while !finished { lock.wait() }
         lock.unlock()
     }
 
@@ -115,33 +142,68 @@ public final class Engine: @unchecked Sendable {
         while true {
             lock.lock()
             while jobs.isEmpty && !stopping { lock.wait() }
-            if stopping { lock.unlock(); return }
-            let text = jobs.removeFirst()
+            if stopping {
+                finished = true
+                lock.broadcast()
+                lock.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
             lock.unlock()
             cancelRequested.store(false, ordering: .releasing)
-            run(text)
+            perform(job)
         }
     }
 
-    private func run(_ text: String) {
-        let userIndex = messageCount
-        messageCount += 2
+    private func perform(_ job: Job) {
+        switch job {
+        case .send(let text):
+            answer(text)
+        case .regenerate:
+            if let text = session.dropLastExchange() { answer(text) } else { post(.error("nothing to regenerate")) }
+        case .dropLastExchange:
+            session.dropLastExchange()
+        case .reset:
+            session.reset()
+        case .setSystemPrompt(let prompt):
+            session.systemPrompt = prompt
+            rebuild(session.messages)
+        case .restore(let messages):
+            rebuild(messages)
+        }
+    }
+
+    /// Re-prefills `messages`, keeping a quarter of the context free for the next turns.
+    private func rebuild(_ messages: [ChatMessage]) {
+        let start = monotonicSeconds()
+        do {
+            let dropped = try session.restore(messages, budget: session.cache.contextSize * 3 / 4)
+            post(.restored(tokens: session.cache.count, seconds: monotonicSeconds() - start, droppedMessages: dropped))
+        } catch {
+            post(.error("\(error)"))
+        }
+    }
+
+    private func answer(_ text: String) {
         var sampler = Sampler(settings: samplerSettings)
         samplerSettings.seed &+= 1
-        let decodeStart = monotonicSeconds()
-        var tokens = 0
+        var times: [Double] = []
         do {
             let result = try session.send(text, sampler: &sampler, maxTokens: maxReplyTokens, classifier: classifier) { event in
                 switch event {
                 case .userSentiment(let r):
-                    post(.sentiment(index: userIndex, r))
+                    post(.userSentiment(r))
                 case .token(let t):
-                    tokens += 1
-                    let rate = Double(tokens) / max(1e-9, monotonicSeconds() - decodeStart)
-                    if !t.text.isEmpty { post(.token(t.text, decodeTokensPerSecond: rate)) }
+                    let now = monotonicSeconds()
+                    times.append(now)
+                    let rate = times.count > 1 ? Double(times.count - 1) / max(1e-9, now - times[0]) : 0
+                    // Rate over the last 8 tokens: the within-reply curve without single-token jitter.
+                    let window = min(8, times.count - 1)
+                    let recent = window > 0 ? Double(window) / max(1e-9, now - times[times.count - 1 - window]) : 0
+                    if !t.text.isEmpty { post(.token(t.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
                     return !cancelRequested.load(ordering: .acquiring)
                 case .assistantSentiment(let r):
-                    post(.sentiment(index: userIndex + 1, r))
+                    post(.replySentiment(r))
                 }
                 return true
             }

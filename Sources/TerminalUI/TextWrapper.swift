@@ -1,47 +1,107 @@
 /// Word wrapping by display columns. Lines break at spaces where possible; a word longer than the
 /// width is cut (CJK text, which has no spaces, breaks between characters); "\n" always breaks.
+/// Styled text wraps the same way, so markdown keeps its bold and code spans across line breaks.
 public enum TextWrapper {
     public static func wrap(_ text: String, width: Int) -> [String] {
-        let width = max(1, width)
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = ""
-            var lineWidth = 0
-            var lastSpace: String.Index?  // position in `line` after the last space
-            for character in paragraph {
-                let w = DisplayWidth.of(character)
-                if lineWidth + w > width {
-                    if character == " " {
-                        lines.append(line)
-                        line = ""
-                        lineWidth = 0
-                        lastSpace = nil
-                        continue
-                    }
-                    if let cut = lastSpace, cut > line.startIndex {
-                        lines.append(String(line[..<cut]).trimmingTrailingSpaces())
-                        line = String(line[cut...])
-                    } else {
-                        lines.append(line)
-                        line = ""
-                    }
-                    lineWidth = DisplayWidth.of(line)
-                    lastSpace = nil
-                }
-                line.append(character)
-                lineWidth += w
-                if character == " " { lastSpace = line.endIndex }
-            }
-            lines.append(line)
+            let characters = Array(paragraph)
+            for range in lineRanges(characters, width: width) { lines.append(String(characters[range])) }
         }
         return lines
     }
+
+    /// Wraps one line of styled runs (no "\n" inside). With `hard`, breaks fall wherever the width is
+    /// reached (code: spaces are content). `indent` columns are reserved on continuation lines, which
+    /// callers fill with a hanging indent (list items).
+    public static func wrap(_ runs: [StyledRun], width: Int, hard: Bool = false, indent: Int = 0) -> [[StyledRun]] {
+        var characters: [Character] = []
+        var styles: [Transcript.Style] = []
+        for run in runs {
+            for c in run.text { characters.append(c); styles.append(run.style) }
+        }
+        let ranges = hard ? hardRanges(characters, width: width) : lineRanges(characters, width: width, continuationWidth: width - indent)
+        return ranges.map { range in
+            var out: [StyledRun] = []
+            for i in range {
+                if let last = out.last, last.style == styles[i] {
+                    out[out.count - 1].text.append(characters[i])
+                } else {
+                    out.append(StyledRun(String(characters[i]), styles[i]))
+                }
+            }
+            return out
+        }
+    }
+
+    /// Ranges of `characters` (one paragraph) that form the wrapped lines; the space a break replaces is
+    /// dropped, and trailing spaces before a break are trimmed.
+    static func lineRanges(_ characters: [Character], width: Int, continuationWidth: Int? = nil) -> [Range<Int>] {
+        var width = max(1, width)
+        var ranges: [Range<Int>] = []
+        var start = 0, lineWidth = 0
+        var afterLastSpace: Int?
+        var i = 0
+        func trimmedEnd(_ end: Int) -> Int {
+            var e = end
+            while e > start, characters[e - 1] == " " { e -= 1 }
+            return e
+        }
+        while i < characters.count {
+            let w = DisplayWidth.of(characters[i])
+            if lineWidth + w > width, i > start {
+                if characters[i] == " " {
+                    ranges.append(start ..< trimmedEnd(i))
+                    start = i + 1
+                    width = max(1, continuationWidth ?? width)
+                    lineWidth = 0
+                    afterLastSpace = nil
+                    i += 1
+                    continue
+                } else if let cut = afterLastSpace, cut > start {
+                    ranges.append(start ..< trimmedEnd(cut))
+                    start = cut
+                } else {
+                    ranges.append(start ..< i)
+                    start = i
+                }
+                width = max(1, continuationWidth ?? width)
+                lineWidth = characters[start ..< i].reduce(0) { $0 + DisplayWidth.of($1) }
+                afterLastSpace = nil
+            }
+            lineWidth += w
+            if characters[i] == " " { afterLastSpace = i + 1 }
+            i += 1
+        }
+        ranges.append(start ..< characters.count)
+        return ranges
+    }
+
+    /// Fixed-width chunks (for code, whose spaces are significant).
+    static func hardRanges(_ characters: [Character], width: Int) -> [Range<Int>] {
+        let width = max(2, width)
+        var ranges: [Range<Int>] = []
+        var start = 0, lineWidth = 0
+        for (i, c) in characters.enumerated() {
+            let w = DisplayWidth.of(c)
+            if lineWidth + w > width, i > start {
+                ranges.append(start ..< i)
+                start = i
+                lineWidth = 0
+            }
+            lineWidth += w
+        }
+        ranges.append(start ..< characters.count)
+        return ranges
+    }
 }
 
-extension String {
-    func trimmingTrailingSpaces() -> String {
-        var s = self
-        while s.last == " " { s.removeLast() }
-        return s
+/// A piece of text drawn in one style.
+public struct StyledRun: Equatable {
+    public var text: String
+    public var style: Transcript.Style
+    public init(_ text: String, _ style: Transcript.Style) {
+        self.text = text
+        self.style = style
     }
 }

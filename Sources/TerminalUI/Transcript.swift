@@ -3,7 +3,7 @@ import Inference
 /// The conversation as shown: entries and their layout into screen lines. Pure logic; untrusted text is
 /// sanitised here, once, so nothing from the model or a paste can reach the terminal as a control sequence.
 public struct Transcript {
-    public enum Role: Equatable { case user, assistant, notice }
+    public enum Role: String, Equatable, Codable { case user, assistant, notice }
 
     public struct Entry {
         public var role: Role
@@ -11,43 +11,64 @@ public struct Transcript {
         public var sentiment: SentimentClassifier.Result?
         public var streaming = false
         public var cut = false
+        /// Replies are markdown, parsed as they stream (user text is shown verbatim).
+        var markdown: MarkdownStream?
         /// Bumped on every change, so cached layout knows when it is stale.
         var version = 0
     }
 
-    public enum Style: Equatable { case userHeader, assistantHeader, body, notice, positive, negative, neutral, dim }
+    public enum Style: Equatable {
+        case userHeader, assistantHeader, body, notice, positive, negative, neutral, dim
+        case bold, heading, code, codeBlock, sparkline
+    }
 
-    /// One screen line: styled runs from left to right.
+    /// One screen line: styled runs from left to right. `fill` lines (code blocks) are painted to the
+    /// right edge in their style, so a block reads as a block.
     public struct Line: Equatable {
-        public var runs: [(text: String, style: Style)]
-        public static func == (a: Line, b: Line) -> Bool {
-            a.runs.map(\.text) == b.runs.map(\.text) && a.runs.map(\.style) == b.runs.map(\.style)
+        public var runs: [StyledRun]
+        public var fill: Style?
+        public init(runs: [StyledRun], fill: Style? = nil) {
+            self.runs = runs
+            self.fill = fill
         }
+
+        public var text: String { runs.map(\.text).joined() }
     }
 
     public private(set) var entries: [Entry] = []
+    /// Badges show the classifier's latency too (on demand: with the stats pane / F2).
+    public var showsLatency = false {
+        didSet { if showsLatency != oldValue { layoutCache.removeAll() } }
+    }
     /// Laid-out lines per entry, keyed by (width, version): a redraw while a reply streams re-wraps only
     /// the entry that changed, not the whole conversation.
     private var layoutCache: [Int: (width: Int, version: Int, lines: [Line])] = [:]
+    /// The streaming reply's completed markdown lines, already wrapped (width, count, lines): each
+    /// redraw wraps only lines completed since the last one, plus the unfinished last line.
+    private var streamCache: (entry: Int, width: Int, count: Int, lines: [Line]) = (-1, 0, 0, [])
 
     public init() {}
 
     public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) {
-        entries.append(Entry(role: role, text: Self.clean(text), streaming: streaming))
+        var entry = Entry(role: role, text: Self.clean(text), streaming: streaming)
+        if role == .assistant { entry.markdown = MarkdownStream(entry.text) }
+        entries.append(entry)
     }
 
     /// Appends streamed text to the last entry.
     public mutating func appendToLast(_ text: String) {
-        guard !entries.isEmpty else { return }
-        entries[entries.count - 1].text += Self.clean(text)
-        entries[entries.count - 1].version += 1
+        guard let last = entries.indices.last else { return }
+        let cleaned = Self.clean(text)
+        entries[last].text += cleaned
+        entries[last].markdown?.append(cleaned)
+        entries[last].version += 1
     }
 
     public mutating func finishLast(cut: Bool) {
-        guard !entries.isEmpty else { return }
-        entries[entries.count - 1].streaming = false
-        entries[entries.count - 1].cut = cut
-        entries[entries.count - 1].version += 1
+        guard let last = entries.indices.last else { return }
+        entries[last].streaming = false
+        entries[last].cut = cut
+        entries[last].version += 1
     }
 
     public mutating func setSentiment(_ result: SentimentClassifier.Result, at index: Int) {
@@ -56,9 +77,24 @@ public struct Transcript {
         entries[index].version += 1
     }
 
+    /// The last entry with `role`, if any.
+    public func lastIndex(of role: Role) -> Int? {
+        entries.lastIndex { $0.role == role }
+    }
+
+    /// Drops the entries at `indices` (/edit and /regen take back the last exchange; notices stay).
+    public mutating func removeEntries(at indices: [Int]) {
+        let valid = Set(indices.filter { entries.indices.contains($0) })
+        guard let first = valid.min() else { return }
+        entries = entries.enumerated().filter { !valid.contains($0.offset) }.map(\.element)
+        layoutCache = layoutCache.filter { $0.key < first }
+        if streamCache.entry >= first { streamCache = (-1, 0, 0, []) }
+    }
+
     public mutating func removeAll() {
         entries.removeAll()
         layoutCache.removeAll()
+        streamCache = (-1, 0, 0, [])
     }
 
     /// Control characters become visible symbols; tabs become spaces.
@@ -68,43 +104,80 @@ public struct Transcript {
 
     /// Screen lines for a transcript `width` columns wide: a header per message (who, sentiment badge),
     /// the text wrapped and indented by two columns, a blank line between messages. Entries unchanged
-    /// since the last call at this width come from the cache.
-    public mutating func lines(width: Int) -> [Line] {
+    /// since the last call at this width come from the cache. `entryStarts[i]` is entry i's first line.
+    public mutating func layout(width: Int) -> (lines: [Line], entryStarts: [Int]) {
         var out: [Line] = []
+        var starts: [Int] = []
         for (index, entry) in entries.enumerated() {
             if !out.isEmpty { out.append(Line(runs: [])) }
+            starts.append(out.count)
             if let cached = layoutCache[index], cached.width == width, cached.version == entry.version {
                 out += cached.lines
                 continue
             }
-            let laidOut = layout(entry, width: width)
+            let laidOut = layout(entry, at: index, width: width)
             layoutCache[index] = (width, entry.version, laidOut)
             out += laidOut
         }
-        return out
+        return (out, starts)
     }
 
-    private func layout(_ entry: Entry, width: Int) -> [Line] {
+    public mutating func lines(width: Int) -> [Line] {
+        layout(width: width).lines
+    }
+
+    private mutating func layout(_ entry: Entry, at index: Int, width: Int) -> [Line] {
         var out: [Line] = []
         switch entry.role {
         case .notice:
-            for l in TextWrapper.wrap(entry.text, width: width) { out.append(Line(runs: [(l, .notice)])) }
+            for l in TextWrapper.wrap(entry.text, width: width) { out.append(Line(runs: [StyledRun(l, .notice)])) }
             return out
         case .user:
-            out.append(Line(runs: [("you", .userHeader)] + badge(entry)))
+            out.append(Line(runs: [StyledRun("you", .userHeader)] + badge(entry)))
+            for l in TextWrapper.wrap(entry.text, width: max(1, width - 2)) {
+                out.append(Line(runs: [StyledRun("  " + l, .body)]))
+            }
         case .assistant:
-            var runs: [(String, Style)] = [("qwen", .assistantHeader)]
-            if entry.streaming { runs.append((" …", .dim)) }
-            if entry.cut { runs.append((" (cut)", .dim)) }
+            var runs = [StyledRun("qwen", .assistantHeader)]
+            if entry.streaming { runs.append(StyledRun(" …", .dim)) }
+            if entry.cut { runs.append(StyledRun(" (cut)", .dim)) }
             out.append(Line(runs: runs + badge(entry)))
-        }
-        for l in TextWrapper.wrap(entry.text, width: max(1, width - 2)) {
-            out.append(Line(runs: [("  " + l, .body)]))
+            out += markdownLines(entry.markdown ?? MarkdownStream(entry.text), entry: index, width: width)
         }
         return out
     }
 
-    private func badge(_ entry: Entry) -> [(String, Style)] {
+    private mutating func markdownLines(_ markdown: MarkdownStream, entry: Int, width: Int) -> [Line] {
+        if streamCache.entry != entry || streamCache.width != width || streamCache.count > markdown.completed.count {
+            streamCache = (entry, width, 0, [])
+        }
+        for line in markdown.completed[streamCache.count...] {
+            streamCache.lines += Self.wrap(line, width: width)
+        }
+        streamCache.count = markdown.completed.count
+        var partial = markdown.lines.last.map { Self.wrap($0, width: width) } ?? []
+        if markdown.pending.isEmpty, !markdown.completed.isEmpty { partial = [] }
+        return streamCache.lines + partial
+    }
+
+    /// One markdown line wrapped to the transcript (two columns of indent, code blocks filled).
+    static func wrap(_ line: MarkdownStream.Line, width: Int) -> [Line] {
+        let inner = max(1, width - 2)
+        switch line.kind {
+        case .code:
+            return TextWrapper.wrap(line.runs, width: inner, hard: true).map {
+                Line(runs: [StyledRun("  ", .body)] + $0, fill: .codeBlock)
+            }
+        case .fence, .text:
+            let pieces = TextWrapper.wrap(line.runs, width: inner, indent: line.hangingIndent)
+            return pieces.enumerated().map { i, runs in
+                let indent = "  " + (i == 0 ? "" : String(repeating: " ", count: line.hangingIndent))
+                return Line(runs: [StyledRun(indent, .body)] + runs)
+            }
+        }
+    }
+
+    private func badge(_ entry: Entry) -> [StyledRun] {
         guard let s = entry.sentiment else { return [] }
         let style: Style
         switch s.label.lowercased() {
@@ -112,8 +185,9 @@ public struct Transcript {
         case "negative": style = .negative
         default: style = .neutral
         }
-        return [("  ", .body), ("[\(s.label) \(Int((s.probability * 100).rounded()))%]", style),
-                (" " + String(Int((s.latencySeconds * 1000).rounded())) + " ms", .dim)]
+        var runs = [StyledRun("  ", .body), StyledRun("[\(s.label) \(Int((s.probability * 100).rounded()))%]", style)]
+        if showsLatency { runs.append(StyledRun(" " + String(Int((s.latencySeconds * 1000).rounded())) + " ms", .dim)) }
+        return runs
     }
 }
 

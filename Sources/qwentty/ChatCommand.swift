@@ -7,7 +7,12 @@ import TerminalUI
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
-        abstract: "Full-screen chat with live streaming, sentiment badges and stats (the default command)."
+        abstract: "Full-screen chat with live streaming, sentiment badges and stats (the default command).",
+        discussion: """
+        Settings may also come from $XDG_CONFIG_HOME/qwentty/config (default ~/.config/qwentty/config), one \
+        `key = value` per line: \(AppConfig.keys.joined(separator: ", ")). Options given here win. \
+        Conversations are saved under $XDG_STATE_HOME/qwentty/sessions (default ~/.local/state).
+        """
     )
 
     @OptionGroup var modelOption: ModelOption
@@ -16,29 +21,86 @@ struct ChatCommand: ParsableCommand {
     var ctxSize: Int?
     @Option(name: .long, help: "System prompt (default: the model's own).")
     var system: String?
-    @Option(name: .long, help: "Temperature; 0 is greedy.")
-    var temp: Float = 0.7
+    @Option(name: .long, help: "Temperature; 0 is greedy (default 0.7).")
+    var temp: Float?
     @Option(name: .long, help: "Random seed (default: random).")
     var seed: UInt64?
+    @Option(name: .long, help: "Colour theme: a file name in themes/ without .theme (default: dark).")
+    var theme: String?
+    @Flag(help: "Continue the most recent saved conversation.")
+    var resume = false
     @Flag(help: "No colours (the NO_COLOR environment variable does the same).")
     var noColor = false
+    @Flag(help: "Leave the mouse to the terminal (its own selection works; PgUp/PgDn scroll).")
+    var noMouse = false
+    @Flag(help: "Do not save the conversation.")
+    var noSave = false
 
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw UserFacingError("chat needs a terminal; for scripts use `qwentty run -p TEXT`")
         }
-        let path = try modelOption.resolvedPath()
-        writeErr("loading \(path)…\n")
-        let loaded = try LoadedModel(path: path, threads: threadsOption.threads, contextSize: ctxSize)
+        let environment = ProcessInfo.processInfo.environment
+        let configPath = AppConfig.path(environment: environment)
+        let config = AppConfig.load(path: configPath)
+        var notices = config.problems.map { "config: " + TerminalSanitizer.sanitize($0, keepNewlines: false) }
+
+        let store = SessionStore(environment: environment)
+        var resumed: (SavedChat, String)?
+        if resume {
+            guard let path = store.latestPath() else {
+                throw UserFacingError("no saved conversation in \(store.directory) to resume")
+            }
+            resumed = (try store.load(path), path)
+        }
+
+        let path = try modelOption.model ?? config.model ?? modelOption.resolvedPath()
+        let loaded = try LoadedModel(path: path, threads: threadsOption.threads ?? config.threads, contextSize: ctxSize ?? config.contextSize)
+        showLoadProgress(loaded, name: (path as NSString).lastPathComponent)
+
         var settings = SamplerSettings()
-        settings.temperature = temp
+        settings.temperature = temp ?? config.temperature ?? 0.7
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
-        let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system)
-        let isDemo = loaded.model.config.name.contains("demo")
-        let banner = isDemo
-            ? "This is the bundled demo model: its weights are random, so it babbles. For real answers get a Qwen GGUF (README: Getting a real model) and run `qwentty -m FILE`."
-            : nil
-        let color = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        ChatApp(engine: engine, banner: banner, useColor: color).run()
+        let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system ?? config.systemPrompt)
+
+        var options = ChatApp.Options()
+        options.modelPath = path
+        if loaded.model.config.name.contains("demo") {
+            options.banner = "This is the bundled demo model: its weights are random, so it babbles. For real answers get a Qwen GGUF (README: Getting a real model) and run `qwentty -m FILE`."
+        }
+        options.themes = ThemeLibrary(environment: environment)
+        if let name = theme ?? config.theme {
+            do {
+                options.theme = try options.themes.load(name)
+            } catch {
+                notices.append("\(error); using the default theme.")
+            }
+        } else if let dark = try? options.themes.load("dark") {
+            options.theme = dark
+        }
+        options.noColor = noColor || environment["NO_COLOR"].map { !$0.isEmpty } == true
+        options.mouse = !noMouse && config.mouse != false
+        options.statsPane = config.statsPane ?? true
+        options.sessions = noSave ? nil : store
+        if let (chat, file) = resumed {
+            options.resume = (chat, file)
+            if chat.model != path { notices.append("This conversation was held with \(chat.model); continuing with \(path).") }
+        }
+        options.notices = notices
+        ChatApp(engine: engine, options: options).run()
+    }
+
+    /// Pages the weights in with a progress bar on stderr (instant when the file is in the page cache).
+    private func showLoadProgress(_ loaded: LoadedModel, name: String) {
+        let safeName = TerminalSanitizer.sanitize(name, keepNewlines: false)
+        var shown = -1
+        loaded.file.touchAllPages { fraction in
+            let percent = Int(fraction * 100)
+            guard percent != shown else { return }
+            shown = percent
+            let filled = percent / 5
+            writeErr("\rloading \(safeName) ▕" + String(repeating: "█", count: filled) + String(repeating: " ", count: 20 - filled) + "▏ \(percent)%")
+        }
+        writeErr(String(format: " · %.0f ms\n", loaded.loadSeconds * 1000))
     }
 }

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The user's settings file, `$XDG_CONFIG_HOME/qwentty/config` (by default `~/.config/qwentty/config`),
+/// in the same `key = value` format as themes. Command-line options win over it. A bad line is reported
+/// and skipped; the other settings still apply.
+public struct AppConfig: Equatable {
+    public var model: String?
+    public var theme: String?
+    public var threads: Int?
+    public var contextSize: Int?
+    public var temperature: Float?
+    public var systemPrompt: String?
+    public var mouse: Bool?
+    public var statsPane: Bool?
+    /// Problems found, one line each, naming the file and line.
+    public var problems: [String] = []
+
+    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "system", "mouse", "stats"]
+
+    public init() {}
+
+    public static func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config"
+        return base + "/qwentty/config"
+    }
+
+    /// Reads the file at `path`; a missing file is an empty config, not an error.
+    public static func load(path: String) -> AppConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { return AppConfig() }
+        return AppConfig(parsing: String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    public init(parsing text: String, source: String) {
+        let file = KeyValueFile(parsing: text)
+        problems = file.problems.map { "\(source): \($0)" }
+        func problem(_ key: String, _ message: String) { problems.append("\(source): \(key): \(message)") }
+        func flag(_ key: String, _ value: String) -> Bool? {
+            switch value.lowercased() {
+            case "on", "true", "yes", "1": return true
+            case "off", "false", "no", "0": return false
+            default: problem(key, "expected on or off, got \(value)"); return nil
+            }
+        }
+        for (key, value) in file.entries {
+            switch key {
+            case "model": model = value.isEmpty ? nil : value
+            case "theme": theme = value.isEmpty ? nil : value
+            case "threads":
+                if let n = Int(value), (1 ... 256).contains(n) { threads = n } else { problem(key, "expected 1…256, got \(value)") }
+            case "ctx_size":
+                if let n = Int(value), n >= 16 { contextSize = n } else { problem(key, "expected a token count ≥ 16, got \(value)") }
+            case "temp":
+                if let t = Float(value), t >= 0, t <= 5 { temperature = t } else { problem(key, "expected 0…5, got \(value)") }
+            case "system": systemPrompt = value.isEmpty ? nil : value.replacingOccurrences(of: "\\n", with: "\n")
+            case "mouse": mouse = flag(key, value)
+            case "stats": statsPane = flag(key, value)
+            default: problem(key, "unknown setting (known: \(Self.keys.joined(separator: ", ")))")
+            }
+        }
+    }
+}

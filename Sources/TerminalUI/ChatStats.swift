@@ -1,0 +1,125 @@
+import Foundation
+import Inference
+
+/// Everything the stats pane and status line show, collected from engine events and /proc. Names follow
+/// llama.cpp and ollama: "eval rate" is decode speed, "prompt eval rate" prefill speed.
+public struct ChatStats {
+    public var model = ""
+    public var architecture = ""
+    public var quant = ""
+    public var threads = 0
+    public var loadSeconds = 0.0
+    public var contextUsed = 0
+    public var contextSize = 0
+    public var rssBytes = 0
+    public var peakRSSBytes = 0
+    public var availableBytes = 0
+    /// A reply is streaming.
+    public var busy = false
+    /// Decode rate of the reply in progress (while `busy`).
+    public var liveDecode: Double?
+    /// The last completed reply.
+    public var last: GenerationStats?
+    public var lastSentimentSeconds: Double?
+    /// Decode rate within the current (or last) reply, token by token (smoothed over 8 tokens).
+    public private(set) var replyCurve: [Double] = []
+    /// Decode rate of each completed reply.
+    public private(set) var replyRates: [Double] = []
+
+    public init() {}
+
+    public mutating func replyStarted() {
+        busy = true
+        liveDecode = nil
+        replyCurve = []
+    }
+
+    public mutating func tokenArrived(rate: Double, recentRate: Double) {
+        liveDecode = rate
+        if recentRate > 0 { replyCurve.append(recentRate) }
+    }
+
+    public mutating func replyFinished(_ stats: GenerationStats, contextUsed: Int) {
+        busy = false
+        last = stats
+        self.contextUsed = contextUsed
+        if stats.evalTokens > 1 { replyRates.append(stats.evalTokensPerSecond) }
+    }
+
+    public mutating func sampleMemory() {
+        rssBytes = ProcessMemory.residentBytes
+        peakRSSBytes = ProcessMemory.peakResidentBytes
+        availableBytes = ProcessMemory.availableBytes
+    }
+
+    /// The decode rate to show: live during a reply, else the last reply's.
+    var decodeRate: Double? {
+        if busy, let live = liveDecode { return live }
+        return last.map(\.evalTokensPerSecond)
+    }
+
+    /// (label, value) rows of the pane, most important first.
+    public func rows() -> [(label: String, value: String)] {
+        var rows: [(String, String)] = []
+        rows.append(("eval rate", decodeRate.map { String(format: "%.1f tok/s", $0) + (busy ? " ●" : "") } ?? "–"))
+        rows.append(("prompt eval", last.map { String(format: "%.0f tok/s", $0.promptTokensPerSecond) } ?? "–"))
+        rows.append(("first token", last.map { String(format: "%.0f ms", $0.timeToFirstToken * 1000) } ?? "–"))
+        rows.append(("sentiment", lastSentimentSeconds.map { String(format: "%.0f ms", $0 * 1000) } ?? "–"))
+        if let s = last { rows.append(("tokens", "\(s.promptTokens) in · \(s.evalTokens) out")) }
+        rows.append(("context", "\(contextUsed) / \(contextSize)"))
+        rows.append(("RSS", Self.mebibytes(rssBytes)))
+        rows.append(("peak RSS", Self.mebibytes(peakRSSBytes)))
+        rows.append(("available", Self.mebibytes(availableBytes)))
+        rows.append(("threads", "\(threads)"))
+        rows.append(("model", TerminalSanitizer.sanitize(model, keepNewlines: false)))
+        rows.append(("arch", TerminalSanitizer.sanitize(architecture, keepNewlines: false)))
+        rows.append(("quant", quant))
+        rows.append(("load", String(format: "%.0f ms", loadSeconds * 1000)))
+        return rows
+    }
+
+    static func mebibytes(_ bytes: Int) -> String {
+        bytes >= 10 << 30 ? String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) : "\(bytes >> 20) MiB"
+    }
+
+    /// The one-line summary for narrow screens (or with the pane hidden): items most important first,
+    /// dropped from the end until the line fits `width`, so an 80-column SSH session keeps the key numbers.
+    public func statusLine(width: Int) -> String {
+        var items: [String] = []
+        if let rate = decodeRate { items.append(String(format: "decode %.1f tok/s", rate)) }
+        if let s = last {
+            items.append(String(format: "prefill %.0f tok/s", s.promptTokensPerSecond))
+            items.append(String(format: "TTFT %.0f ms", s.timeToFirstToken * 1000))
+        }
+        items.append("ctx \(contextUsed)/\(contextSize)")
+        items.append("RSS \(rssBytes >> 20)/\(peakRSSBytes >> 20) MiB")
+        items.append("\(threads) threads")
+        items.append(quant)
+        items.append(TerminalSanitizer.sanitize(model, keepNewlines: false))
+        var line = ""
+        for item in items where !item.isEmpty {
+            let candidate = line.isEmpty ? item : line + " · " + item
+            if DisplayWidth.of(candidate) > width { break }
+            line = candidate
+        }
+        return line
+    }
+
+    /// The pane, `width` columns wide: the rows, then the two sparklines.
+    public func paneLines(width: Int) -> [Transcript.Line] {
+        var out = [Transcript.Line(runs: [StyledRun("stats", .heading)])]
+        let labelWidth = 12
+        for (label, value) in rows() {
+            let padded = label + String(repeating: " ", count: max(1, labelWidth - label.count))
+            let room = max(1, width - labelWidth)
+            let shown = DisplayWidth.of(value) > room ? String(value.prefix(max(1, room - 1))) + "…" : value
+            out.append(Transcript.Line(runs: [StyledRun(padded, .dim), StyledRun(shown, .body)]))
+        }
+        out.append(Transcript.Line(runs: []))
+        out.append(Transcript.Line(runs: [StyledRun(busy ? "this reply (tok/s)" : "last reply (tok/s)", .dim)]))
+        out.append(Transcript.Line(runs: [StyledRun(Sparkline.render(replyCurve, width: width), .sparkline)]))
+        out.append(Transcript.Line(runs: [StyledRun("replies (tok/s)", .dim)]))
+        out.append(Transcript.Line(runs: [StyledRun(Sparkline.render(replyRates, width: width), .sparkline)]))
+        return out
+    }
+}

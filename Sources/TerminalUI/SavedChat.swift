@@ -1,0 +1,79 @@
+import Foundation
+import Inference
+import Tokenizer
+
+/// A conversation as stored on disk (JSON) and exported (markdown). Notices are screen-only and not kept.
+public struct SavedChat: Codable, Equatable {
+    public struct Message: Codable, Equatable {
+        public var role: Transcript.Role
+        public var content: String
+        public var sentiment: String?
+        public var sentimentProbability: Float?
+        /// The reply was cancelled or hit the token limit.
+        public var cut: Bool?
+    }
+
+    public var format = 1
+    public var model: String
+    public var systemPrompt: String?
+    public var created: Date
+    public var messages: [Message]
+
+    public init(model: String, systemPrompt: String?, created: Date, transcript: Transcript) {
+        self.model = model
+        self.systemPrompt = systemPrompt
+        self.created = created
+        messages = transcript.entries.filter { $0.role != .notice && !($0.role == .assistant && $0.streaming && $0.text.isEmpty) }.map {
+            Message(role: $0.role, content: $0.text, sentiment: $0.sentiment?.label,
+                    sentimentProbability: $0.sentiment?.probability, cut: $0.cut || $0.streaming ? true : nil)
+        }
+    }
+
+    public init(json: Data) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        self = try decoder.decode(SavedChat.self, from: json)
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// The messages as the engine rebuilds them (user/assistant in order).
+    public var chatMessages: [ChatMessage] {
+        messages.compactMap {
+            switch $0.role {
+            case .user: return ChatMessage(role: .user, content: $0.content)
+            case .assistant: return ChatMessage(role: .assistant, content: $0.content)
+            case .notice: return nil
+            }
+        }
+    }
+
+    /// Markdown for `/save`: a title, then each message under a heading with its sentiment. Replies
+    /// are markdown already and go in as they are; user text is quoted so it cannot restyle the export.
+    public func markdown() -> String {
+        let stamp = ISO8601DateFormatter().string(from: created)
+        var out = "# qwentty chat\n\n- model: `\(model)`\n- started: \(stamp)\n"
+        if let systemPrompt { out += "- system prompt: \(systemPrompt.replacingOccurrences(of: "\n", with: " "))\n" }
+        for message in messages {
+            let who = message.role == .user ? "You" : "Qwen"
+            var heading = "\n## \(who)"
+            if let label = message.sentiment, let p = message.sentimentProbability {
+                heading += " · \(label) \(Int((p * 100).rounded()))%"
+            }
+            if message.cut == true { heading += " · (cut)" }
+            out += heading + "\n\n"
+            if message.role == .user {
+                out += message.content.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")
+            } else {
+                out += message.content
+            }
+            out += "\n"
+        }
+        return out
+    }
+}

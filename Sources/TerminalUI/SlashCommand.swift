@@ -1,0 +1,77 @@
+/// A `/command` typed in the input line. Parsing is separate from acting so it is tested without a
+/// terminal and the help text lists exactly what parses.
+public enum SlashCommand: Equatable {
+    case help
+    case clear
+    /// nil: show the current prompt; `.some(nil)`: back to the model's own; text: set it.
+    case system(String??)
+    case regenerate
+    case edit
+    case save(path: String?)
+    case copy(CopyTarget)
+    /// nil: list the themes.
+    case theme(String?)
+    case stats
+    case model
+    case mouse
+    case quit
+    case unknown(String)
+    /// A known command with arguments it cannot take; the message says what it expects.
+    case invalid(String)
+
+    public enum CopyTarget: Equatable {
+        /// The n-th reply counted back from the last (1 = the last reply).
+        case reply(Int)
+        /// The last fenced code block of the most recent reply that has one.
+        case code
+    }
+
+    /// One line per command, for /help and the help overlay.
+    public static let summary: [(usage: String, what: String)] = [
+        ("/help", "this help (also F1, or ? on an empty line)"),
+        ("/clear", "start a new conversation"),
+        ("/system [TEXT|default]", "show or set the system prompt"),
+        ("/regen", "answer the last message again"),
+        ("/edit", "take back the last exchange to edit it"),
+        ("/save [FILE]", "export the chat as markdown"),
+        ("/copy [N|code]", "copy reply N (1 = last) or its code (OSC 52)"),
+        ("/theme [NAME]", "list themes or switch"),
+        ("/stats", "toggle the stats pane (also F2)"),
+        ("/model", "model details"),
+        ("/mouse", "mouse capture on/off (off: terminal selects)"),
+        ("/quit", "leave (also Ctrl-D)"),
+    ]
+
+    /// nil when `line` is not a command (does not start with "/"). "//text" sends "/text" as a message.
+    public static func parse(_ line: String) -> SlashCommand? {
+        guard line.hasPrefix("/"), !line.hasPrefix("//") else { return nil }
+        let body = line.dropFirst()
+        let name = String(body.prefix { !$0.isWhitespace }).lowercased()
+        let argument = body.dropFirst(name.count).trimmingCharacters(in: " \t\n")
+        let hasArgument = !argument.isEmpty
+        func noArgument(_ command: SlashCommand) -> SlashCommand {
+            hasArgument ? .invalid("/\(name) takes no argument") : command
+        }
+        switch name {
+        case "help", "?": return noArgument(.help)
+        case "clear", "new": return noArgument(.clear)
+        case "system":
+            if !hasArgument { return .system(nil) }
+            return .system(argument.lowercased() == "default" ? .some(nil) : .some(argument))
+        case "regen", "regenerate", "retry": return noArgument(.regenerate)
+        case "edit": return noArgument(.edit)
+        case "save": return .save(path: hasArgument ? argument : nil)
+        case "copy":
+            if !hasArgument { return .copy(.reply(1)) }
+            if argument.lowercased() == "code" { return .copy(.code) }
+            if let n = Int(argument), n >= 1 { return .copy(.reply(n)) }
+            return .invalid("/copy takes a reply number (1 = last) or `code`")
+        case "theme": return .theme(hasArgument ? argument : nil)
+        case "stats": return noArgument(.stats)
+        case "model": return noArgument(.model)
+        case "mouse": return noArgument(.mouse)
+        case "quit", "exit", "q": return noArgument(.quit)
+        default: return .unknown("/" + name)
+        }
+    }
+}

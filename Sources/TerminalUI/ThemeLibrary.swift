@@ -1,0 +1,49 @@
+import Foundation
+
+/// Finds theme files: `$XDG_CONFIG_HOME/qwentty/themes/` (the user's own), `./themes/` (a checkout), and
+/// `themes/` beside the package of the running binary (`.build/release/qwentty` → `../../themes`). The
+/// first folder holding `NAME.theme` wins, so a user can shadow a shipped theme.
+public struct ThemeLibrary {
+    public let directories: [String]
+
+    public init(directories: [String]) {
+        self.directories = directories
+    }
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        var dirs = [(AppConfig.path(environment: environment) as NSString).deletingLastPathComponent + "/themes", "themes"]
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let binDir = (executable as NSString).deletingLastPathComponent
+            dirs.append(((binDir as NSString).appendingPathComponent("../../themes") as NSString).standardizingPath)
+        }
+        self.init(directories: dirs)
+    }
+
+    /// Names of every theme found, sorted.
+    public func names() -> [String] {
+        var names = Set<String>()
+        for dir in directories {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where file.hasSuffix(".theme") {
+                names.insert(String(file.dropLast(".theme".count)))
+            }
+        }
+        return names.sorted()
+    }
+
+    /// Loads theme `name`. Errors are one line: which theme, which file, what is wrong.
+    public func load(_ name: String) throws -> Theme {
+        guard !name.isEmpty, !name.contains("/") else {
+            throw Theme.ThemeError.problems(name: name, ["a theme is named by its file name without .theme"])
+        }
+        for dir in directories {
+            let path = dir + "/" + name + ".theme"
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw Theme.ThemeError.problems(name: name, ["\(path) is not UTF-8 text"])
+            }
+            return try Theme(name: name, parsing: text)
+        }
+        let known = names()
+        throw Theme.ThemeError.problems(name: name, ["no \(name).theme found" + (known.isEmpty ? "" : " (available: \(known.joined(separator: ", ")))")])
+    }
+}
