@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"], swiftSettings: engineFlags),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
         .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
     ]

@@ -47,10 +47,12 @@ public final class ChatSession {
     }
 
     /// What a chat turn reports, in order: the user message's sentiment (before the reply starts), the
-    /// reply's tokens, then the reply's sentiment once it is complete.
+    /// reply's tokens, the reply's end, then the reply's sentiment.
     public enum Event {
         case userSentiment(SentimentClassifier.Result)
         case token(GeneratedToken)
+        /// The reply is complete (sent before its sentiment, so the screen can close the reply first).
+        case replyFinished(GenerationStats)
         case assistantSentiment(SentimentClassifier.Result)
     }
 
@@ -82,6 +84,7 @@ public final class ChatSession {
         turnStarts.append(start)
         messages.append(ChatMessage(role: .user, content: text))
         messages.append(ChatMessage(role: .assistant, content: reply))
+        _ = onEvent(.replyFinished(result.stats))
         if let classifier { _ = onEvent(.assistantSentiment(try classifier.classify(reply))) }
         return result
     }

@@ -39,8 +39,8 @@ public final class Engine: @unchecked Sendable {
         case reset
         /// Set the system prompt (nil: the model's own) and rebuild the conversation under it.
         case setSystemPrompt(String?)
-        /// Rebuild a saved conversation (alternating user/assistant messages).
-        case restore([ChatMessage])
+        /// Rebuild a saved conversation (alternating user/assistant messages) under its system prompt.
+        case restore([ChatMessage], systemPrompt: String?)
     }
 
     public let loaded: LoadedModel
@@ -168,7 +168,8 @@ public final class Engine: @unchecked Sendable {
         case .setSystemPrompt(let prompt):
             session.systemPrompt = prompt
             rebuild(session.messages)
-        case .restore(let messages):
+        case .restore(let messages, let prompt):
+            session.systemPrompt = prompt
             rebuild(messages)
         }
     }
@@ -189,7 +190,7 @@ public final class Engine: @unchecked Sendable {
         samplerSettings.seed &+= 1
         var times: [Double] = []
         do {
-            let result = try session.send(text, sampler: &sampler, maxTokens: maxReplyTokens, classifier: classifier) { event in
+            _ = try session.send(text, sampler: &sampler, maxTokens: maxReplyTokens, classifier: classifier) { event in
                 switch event {
                 case .userSentiment(let r):
                     post(.userSentiment(r))
@@ -202,12 +203,13 @@ public final class Engine: @unchecked Sendable {
                     let recent = window > 0 ? Double(window) / max(1e-9, now - times[times.count - 1 - window]) : 0
                     if !t.text.isEmpty { post(.token(t.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
                     return !cancelRequested.load(ordering: .acquiring)
+                case .replyFinished(let stats):
+                    post(.replyDone(stats))
                 case .assistantSentiment(let r):
                     post(.replySentiment(r))
                 }
                 return true
             }
-            post(.replyDone(result.stats))
         } catch {
             post(.error("\(error)"))
         }

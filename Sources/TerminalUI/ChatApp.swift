@@ -43,6 +43,9 @@ public final class ChatApp {
     private let started = Date()
     private var sessionPath: String?
     private var systemPrompt: String?
+    /// The messages the engine's next sentiment events belong to (by entry id).
+    private var userAwaitingSentiment: Int?
+    private var replyAwaitingSentiment: Int?
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside an 70-column transcript; narrower, it folds into the status line.
@@ -66,11 +69,7 @@ public final class ChatApp {
         stats.threads = loaded.pool.threadCount
         stats.loadSeconds = loaded.loadSeconds
         stats.sampleMemory()
-        if let banner = options.banner { transcript.append(.notice, banner) }
-        for notice in options.notices { transcript.append(.notice, notice) }
-        transcript.append(.notice, "Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
-        if let (chat, path) = options.resume {
-            sessionPath = path
+        if let (chat, _) = options.resume {
             for message in chat.messages where message.role != .notice {
                 transcript.append(message.role, message.content)
                 if message.cut == true { transcript.finishLast(cut: true) }
@@ -79,9 +78,15 @@ public final class ChatApp {
                                                                        latencySeconds: 0, truncatedTokens: 0), at: last)
                 }
             }
+        }
+        if let banner = options.banner { transcript.append(.notice, banner) }
+        for notice in options.notices { transcript.append(.notice, notice) }
+        transcript.append(.notice, "Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
+        if let (chat, path) = options.resume {
+            sessionPath = path
+            systemPrompt = chat.systemPrompt
             transcript.append(.notice, "Resumed \(chat.messages.count) messages from \(path); rebuilding the context…")
-            if let system = chat.systemPrompt { systemPrompt = system; engine.enqueue(.setSystemPrompt(system)) }
-            engine.enqueue(.restore(chat.chatMessages))
+            engine.enqueue(.restore(chat.chatMessages, systemPrompt: chat.systemPrompt))
             busy = true
         }
     }
@@ -140,16 +145,17 @@ public final class ChatApp {
     private func handle(_ event: Engine.Event) {
         switch event {
         case .userSentiment(let result):
-            if let i = transcript.lastIndex(of: .user) { transcript.setSentiment(result, at: i) }
+            if let i = transcript.index(ofID: userAwaitingSentiment) { transcript.setSentiment(result, at: i) }
             stats.lastSentimentSeconds = result.latencySeconds
         case .replySentiment(let result):
-            if let i = transcript.lastIndex(of: .assistant) { transcript.setSentiment(result, at: i) }
+            if let i = transcript.index(ofID: replyAwaitingSentiment) { transcript.setSentiment(result, at: i) }
             stats.lastSentimentSeconds = result.latencySeconds
             saveSession()
         case .token(let text, let rate, let recent):
             transcript.appendToLast(text)
             stats.tokenArrived(rate: rate, recentRate: recent)
         case .replyDone(let result):
+            replyAwaitingSentiment = transcript.lastIndex(of: .assistant).map { transcript.entries[$0].id }
             transcript.finishLast(cut: result.stopReason == .cancelled || result.stopReason == .maxTokens)
             if result.stopReason == .contextFull {
                 transcript.append(.notice, "The context is full: /clear starts a new conversation.")
@@ -276,6 +282,7 @@ public final class ChatApp {
 
     private func startReply(userText: String?) {
         if let userText { transcript.append(.user, userText) }
+        userAwaitingSentiment = transcript.lastIndex(of: .user).map { transcript.entries[$0].id }
         transcript.append(.assistant, "", streaming: true)
         busy = true
         stats.replyStarted()

@@ -13,6 +13,8 @@ public struct MarkdownStream {
         public var runs: [StyledRun]
         /// Columns of hanging indent for continuation lines when wrapped (list items, quotes).
         public var hangingIndent: Int
+
+        var isBlankText: Bool { kind == .text && runs.allSatisfy { $0.text.allSatisfy(\.isWhitespace) } }
     }
 
     public private(set) var completed: [Line] = []
@@ -31,7 +33,11 @@ public struct MarkdownStream {
         while let newline = pending.firstIndex(of: "\n") {
             let line = String(pending[..<newline])
             pending = String(pending[pending.index(after: newline)...])
-            completed.append(parse(line, updatingFence: true))
+            let parsed = parse(line, updatingFence: true)
+            // As in markdown, a run of blank lines is one paragraph break (and none opens a reply): a
+            // model that emits dozens of newlines does not push the conversation off the screen.
+            if parsed.isBlankText, completed.last?.isBlankText ?? true { continue }
+            completed.append(parsed)
         }
     }
 

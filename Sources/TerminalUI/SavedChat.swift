@@ -22,7 +22,7 @@ public struct SavedChat: Codable, Equatable {
     public init(model: String, systemPrompt: String?, created: Date, transcript: Transcript) {
         self.model = model
         self.systemPrompt = systemPrompt
-        self.created = created
+        self.created = Date(timeIntervalSince1970: created.timeIntervalSince1970.rounded(.down))  // what ISO 8601 keeps
         messages = transcript.entries.filter { $0.role != .notice && !($0.role == .assistant && $0.streaming && $0.text.isEmpty) }.map {
             Message(role: $0.role, content: $0.text, sentiment: $0.sentiment?.label,
                     sentimentProbability: $0.sentiment?.probability, cut: $0.cut || $0.streaming ? true : nil)

@@ -6,6 +6,8 @@ public struct Transcript {
     public enum Role: String, Equatable, Codable { case user, assistant, notice }
 
     public struct Entry {
+        /// Stable across removals, so late events (a reply's sentiment) find their message.
+        public internal(set) var id = 0
         public var role: Role
         public var text: String
         public var sentiment: SentimentClassifier.Result?
@@ -36,6 +38,7 @@ public struct Transcript {
     }
 
     public private(set) var entries: [Entry] = []
+    private var nextID = 1
     /// Badges show the classifier's latency too (on demand: with the stats pane / F2).
     public var showsLatency = false {
         didSet { if showsLatency != oldValue { layoutCache.removeAll() } }
@@ -52,6 +55,8 @@ public struct Transcript {
     public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) {
         var entry = Entry(role: role, text: Self.clean(text), streaming: streaming)
         if role == .assistant { entry.markdown = MarkdownStream(entry.text) }
+        entry.id = nextID
+        nextID += 1
         entries.append(entry)
     }
 
@@ -75,6 +80,10 @@ public struct Transcript {
         guard entries.indices.contains(index) else { return }
         entries[index].sentiment = result
         entries[index].version += 1
+    }
+
+    public func index(ofID id: Int?) -> Int? {
+        id.flatMap { id in entries.firstIndex { $0.id == id } }
     }
 
     /// The last entry with `role`, if any.

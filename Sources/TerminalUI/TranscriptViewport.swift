@@ -7,6 +7,7 @@ public struct TranscriptViewport {
     /// The message at the top of the screen and how far into it (0…1), while scrolled.
     private var anchor: (entry: Int, fraction: Double)?
     private var lastWidth = 0
+    private var lastLineCount = 0
 
     public init() {}
 
@@ -27,7 +28,10 @@ public struct TranscriptViewport {
     /// line in this layout (from `Transcript.layout`).
     public mutating func visibleRange(lineCount: Int, entryStarts: [Int], height: Int, width: Int) -> Range<Int> {
         let maxOffset = max(0, lineCount - height)
-        if offsetFromBottom > 0, width != lastWidth, lastWidth > 0, let anchor, anchor.entry < entryStarts.count {
+        if offsetFromBottom > 0, width == lastWidth {
+            // Text arrived (or left) below: keep the lines being read where they are.
+            offsetFromBottom = max(1, offsetFromBottom + lineCount - lastLineCount)
+        } else if offsetFromBottom > 0, width != lastWidth, lastWidth > 0, let anchor, anchor.entry < entryStarts.count {
             // Re-wrapped: put the anchored message back at the top.
             let start = entryStarts[anchor.entry]
             let end = anchor.entry + 1 < entryStarts.count ? entryStarts[anchor.entry + 1] : lineCount
@@ -46,6 +50,7 @@ public struct TranscriptViewport {
             anchor = nil
         }
         lastWidth = width
+        lastLineCount = lineCount
         return start ..< end
     }
 }

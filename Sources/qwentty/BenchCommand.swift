@@ -133,7 +133,7 @@ struct BenchCommand: ParsableCommand {
                 switch event {
                 case .userSentiment(let r): sentimentSeconds = r.latencySeconds
                 case .token: if firstToken == 0 { firstToken = monotonicSeconds() - submitted }
-                case .assistantSentiment: break
+                case .replyFinished, .assistantSentiment: break
                 }
                 return true
             }

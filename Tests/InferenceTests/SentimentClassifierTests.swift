@@ -77,12 +77,12 @@ final class SentimentClassifierTests: XCTestCase {
             switch event {
             case .userSentiment: order.append("user")
             case .token: if order.last != "token" { order.append("token") }
+            case .replyFinished: order.append("finished")
             case .assistantSentiment: order.append("assistant")
             }
             return true
         }
-        XCTAssertEqual(order.first, "user")
-        XCTAssertEqual(order.last, "assistant")
+        XCTAssertEqual(order, ["user", "token", "finished", "assistant"])
         let without = ChatSession(generator: loaded.generator, template: template, contextSize: 256)
         var sampler2 = Sampler(settings: .greedy)
         _ = try without.send("Hello there", sampler: &sampler2, maxTokens: 6) { _ in true }

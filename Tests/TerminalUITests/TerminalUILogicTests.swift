@@ -116,6 +116,9 @@ final class TranscriptTests: XCTestCase {
         t.append(.assistant, "", streaming: true)
         t.setSentiment(result("Positive", 0.91), at: 0)
         var lines = t.lines(width: 40)
+        XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]"], "latency only on demand")
+        t.showsLatency = true
+        lines = t.lines(width: 40)
         XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]", " 133 ms"])
         XCTAssertEqual(lines[0].runs[2].style, .positive)
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" …"), "a streaming reply is marked")
@@ -123,14 +126,15 @@ final class TranscriptTests: XCTestCase {
         t.finishLast(cut: true)
         lines = t.lines(width: 40)
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" (cut)"))
-        XCTAssertEqual(lines[4].runs.first?.text, "  partial")
+        XCTAssertEqual(lines[4].text, "  partial")
     }
 }
 
-final class StatusLineTests: XCTestCase {
-    func testFoldsToTheWidth() {
-        var s = StatusLine()
+final class ChatStatsTests: XCTestCase {
+    private func sample() -> ChatStats {
+        var s = ChatStats()
         s.model = "Qwen2.5-0.5B-Instruct"
+        s.architecture = "qwen2"
         s.quant = "Q8_0"
         s.contextUsed = 120
         s.contextSize = 4096
@@ -143,12 +147,53 @@ final class StatusLineTests: XCTestCase {
         stats.promptTokens = 30
         stats.promptSeconds = 0.15
         stats.timeToFirstToken = 0.28
-        s.last = stats
-        let wide = s.render(width: 200)
+        s.replyFinished(stats, contextUsed: 120)
+        return s
+    }
+
+    func testStatusLineFoldsToTheWidth() {
+        let s = sample()
+        let wide = s.statusLine(width: 200)
         XCTAssertTrue(wide.hasPrefix("decode 50.0 tok/s · prefill 200 tok/s · TTFT 280 ms · ctx 120/4096"), wide)
         XCTAssertTrue(wide.hasSuffix("Qwen2.5-0.5B-Instruct"))
-        let narrow = s.render(width: 40)
+        let narrow = s.statusLine(width: 40)
         XCTAssertLessThanOrEqual(DisplayWidth.of(narrow), 40)
         XCTAssertTrue(narrow.hasPrefix("decode 50.0 tok/s"), "the most important item survives")
+    }
+
+    func testLiveRateDuringAReplyThenTheReplyRate() {
+        var s = sample()
+        s.replyStarted()
+        s.tokenArrived(rate: 42, recentRate: 40)
+        s.tokenArrived(rate: 43, recentRate: 44)
+        XCTAssertEqual(s.rows().first?.value, "43.0 tok/s ●", "live during the reply")
+        XCTAssertEqual(s.replyCurve, [40, 44])
+        var done = GenerationStats()
+        done.evalTokens = 5
+        done.evalSeconds = 0.1
+        s.replyFinished(done, contextUsed: 200)
+        XCTAssertEqual(s.rows().first?.value, "40.0 tok/s")
+        XCTAssertEqual(s.replyRates, [50, 40], "one point per completed reply")
+    }
+
+    func testPaneLinesFitAndNameTheStats() {
+        let lines = sample().paneLines(width: 29)
+        for line in lines { XCTAssertLessThanOrEqual(DisplayWidth.of(line.text), 29, line.text) }
+        let text = lines.map(\.text).joined(separator: "\n")
+        for label in ["eval rate", "prompt eval", "first token", "sentiment", "context", "RSS", "peak RSS", "available",
+                      "threads", "model", "arch", "quant", "load"] {
+            XCTAssertTrue(text.contains(label), label)
+        }
+        XCTAssertTrue(text.contains("Qwen2.5-0.5B-Ins…"), "a long model name is cut with an ellipsis")
+    }
+}
+
+final class SparklineTests: XCTestCase {
+    func testScalesFromZeroToTheMaximum() {
+        XCTAssertEqual(Sparkline.render([0, 1, 2, 3, 4, 5, 6, 7], width: 8), "▁▂▃▄▅▆▇█")
+        XCTAssertEqual(Sparkline.render([50, 60], width: 8), "▇█", "a zero baseline: 50 of 60 is high, not the bottom")
+        XCTAssertEqual(Sparkline.render([1, 2, 3, 4], width: 2), "▆█", "only the last values that fit")
+        XCTAssertEqual(Sparkline.render([], width: 5), "")
+        XCTAssertEqual(Sparkline.render([0, .nan, .infinity], width: 5), "▁▁▁")
     }
 }

@@ -22,7 +22,8 @@ final class ChatScreenTests: XCTestCase {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = (["tmux"] + arguments).map { strdup($0) } + [nil]
+        // A server of our own (-L): the test never touches the user's tmux or its options.
+        let argv = (["tmux", "-L", session] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else {
@@ -48,42 +49,92 @@ final class ChatScreenTests: XCTestCase {
         return last
     }
 
+    private func start(_ arguments: String, environment: String, width: Int = 80, height: Int = 24) throws {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
+        try tmux(["kill-session", "-t", session])
+        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-c", TestPaths.packageRoot.path,
+                  "\(environment) TERM=xterm-256color \(binary) chat \(arguments); echo QWENTTY-EXITED $?; sleep 60"])
+    }
+
+    private func type(_ text: String) throws {
+        try tmux(["send-keys", "-t", session, "-l", text])
+        try tmux(["send-keys", "-t", session, "Enter"])
+    }
+
     func testChatInTmux() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
             throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
         }
-        let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
-        let root = TestPaths.packageRoot.path
-        try tmux(["kill-session", "-t", session])
-        try tmux(["new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", root,
-                      "TERM=xterm-256color \(binary) chat --seed 1; echo QWENTTY-EXITED $?; sleep 60"])
-        defer { try? tmux(["kill-session", "-t", session]) }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-e2e-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: home + "/config/qwentty", withIntermediateDirectories: true)
+        defer {
+            try? tmux(["kill-server"])
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        let environment = "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config"
+        try start("--seed 1", environment: environment)
+        try tmux(["set", "-g", "set-clipboard", "on"])
 
         _ = try waitFor("the start screen") { $0.contains("Enter sends") && $0.contains("demo model") }
-        try tmux(["send-keys", "-t", session, "-l", "Hello there"])
-        try tmux(["send-keys", "-t", session, "Enter"])
+        try type("Hello there")
         // The user's badge, the streamed reply and the stats line.
         var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("decode") }
         XCTAssertTrue(s.contains("Hello there"))
-        s = try waitFor("the reply to finish", seconds: 120) { !$0.contains("●") && $0.contains("TTFT") }
+        s = try waitFor("the reply to finish", seconds: 120) { !$0.contains("●") && $0.contains("TTFT") && $0.contains("qwen (cut)  [") }
         XCTAssertTrue(s.contains("prefill"), s)
 
         // Cancel a reply with Esc: it is marked as cut.
-        try tmux(["send-keys", "-t", session, "-l", "Tell me more"])
-        try tmux(["send-keys", "-t", session, "Enter"])
+        try type("Tell me more")
         _ = try waitFor("the second reply to stream") { $0.contains("●") && $0.components(separatedBy: "qwen").count > 2 }
         try tmux(["send-keys", "-t", session, "Escape"])
-        s = try waitFor("the cut marker") { $0.contains("(cut)") }
+        s = try waitFor("the cut marker") { $0.contains("(cut)") && !$0.contains("●") }
 
-        // Too small, then enlarged again: a message, then the chat comes back.
+        // A bracketed paste: its line break goes into the input, nothing is sent until Enter.
+        try tmux(["set-buffer", "-b", "paste", "first pasted line\nsecond pasted line"])
+        try tmux(["paste-buffer", "-p", "-b", "paste", "-t", session])
+        s = try waitFor("the pasted text in the input") { $0.contains("› first pasted line") && $0.contains("  second pasted line") }
+        try tmux(["send-keys", "-t", session, "Enter"])
+        s = try waitFor("the pasted message sent and answered") { !$0.contains("› first pasted line") && !$0.contains("●") }
+
+        // /copy puts the reply on the clipboard (OSC 52; tmux stores it as a buffer).
+        try tmux(["set-buffer", "sentinel"])
+        try type("/copy")
+        _ = try waitFor("the copy notice") { $0.contains("Copied ") }
+        XCTAssertNotEqual(try tmux(["show-buffer"]), "sentinel", "OSC 52 reached tmux")
+
+        // /save writes a markdown export.
+        let export = home + "/chat.md"
+        try type("/save \(export)")
+        _ = try waitFor("the save notice") { $0.contains("Saved the chat to") }
+        let markdown = try String(contentsOfFile: export, encoding: .utf8)
+        XCTAssertTrue(markdown.contains("## You · ") && markdown.contains("> Hello there"), markdown)
+        XCTAssertTrue(markdown.contains("> first pasted line\n> second pasted line"), markdown)
+
+        // Help overlay: F1 opens it, any key closes it.
+        try tmux(["send-keys", "-t", session, "F1"])
+        _ = try waitFor("the help overlay") { $0.contains("qwentty help") && $0.contains("/copy [N|code]") }
+        try tmux(["send-keys", "-t", session, "x"])
+        _ = try waitFor("the help to close") { !$0.contains("qwentty help") }
+
+        // Too small, then enlarged again: a message, then the chat comes back, now with the stats pane.
         try tmux(["resize-window", "-t", session, "-x", "30", "-y", "6"])
         _ = try waitFor("the too-small message") { $0.contains("Terminal too small") }
-        try tmux(["resize-window", "-t", session, "-x", "100", "-y", "30"])
-        s = try waitFor("the chat after enlarging") { $0.contains("Hello there") && $0.contains("ctx ") }
+        try tmux(["resize-window", "-t", session, "-x", "110", "-y", "30"])
+        s = try waitFor("the chat and the stats pane after enlarging") { $0.contains("pasted line") && $0.contains("eval rate") && $0.contains("peak RSS") }
 
         // Ctrl-D quits cleanly: the process exits 0 and the shell line shows.
         try tmux(["send-keys", "-t", session, "C-d"])
         s = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
-        XCTAssertFalse(s.contains("ctx "), "the chat screen is gone after exit (terminal restored)")
+        XCTAssertFalse(s.contains("ctx ") || s.contains("eval rate"), "the chat screen is gone after exit (terminal restored)")
+
+        // The conversation was saved: --resume brings it back. A bad config line is reported, not fatal.
+        try "theme = nosuch\nmouse = sometimes\n".write(toFile: home + "/config/qwentty/config", atomically: true, encoding: .utf8)
+        try start("--resume --seed 2", environment: environment, width: 220, height: 50)
+        s = try waitFor("the resumed conversation") { $0.contains("Context rebuilt") }
+        XCTAssertTrue(s.contains("Resumed 6 messages"), s)
+        XCTAssertTrue(s.contains("theme nosuch: no nosuch.theme found"), s)
+        XCTAssertTrue(s.contains("mouse: expected on or off, got sometimes"), s)
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit after resuming") { $0.contains("QWENTTY-EXITED 0") }
     }
 }

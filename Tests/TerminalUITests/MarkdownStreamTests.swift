@@ -1,0 +1,125 @@
+import XCTest
+@testable import TerminalUI
+
+final class MarkdownStreamTests: XCTestCase {
+    private func styles(_ line: MarkdownStream.Line) -> [String] {
+        line.runs.map { "\($0.style):\($0.text)" }
+    }
+
+    func testInlineBoldAndCode() {
+        let lines = MarkdownStream("Use **bold** and `x = 1` here\n").lines
+        XCTAssertEqual(styles(lines[0]), ["body:Use ", "bold:bold", "body: and ", "code:x = 1", "body: here"])
+    }
+
+    func testUnbalancedMarkersStayText() {
+        XCTAssertEqual(MarkdownStream("2 ** 3 and a ` tick").lines[0].runs.map(\.text).joined(), "2 ** 3 and a ` tick")
+        XCTAssertEqual(MarkdownStream("``a ` b``").lines[0].runs, [StyledRun("a ` b", .code)], "double backticks hold a single one")
+    }
+
+    func testBlocks() {
+        let text = "# Title\n- item one\n  * nested\n> quoted\n```swift\nlet x = **1**\n\n```\nafter\n"
+        let lines = MarkdownStream(text).lines
+        XCTAssertEqual(styles(lines[0]), ["heading:Title"])
+        XCTAssertEqual(styles(lines[1]), ["dim:• ", "body:item one"])
+        XCTAssertEqual(lines[1].hangingIndent, 2)
+        XCTAssertEqual(styles(lines[2]), ["dim:  • ", "body:nested"])
+        XCTAssertEqual(styles(lines[3]), ["dim:│ ", "dim:quoted"])
+        XCTAssertEqual(lines[4].kind, .fence)
+        XCTAssertEqual(lines[5].kind, .code)
+        XCTAssertEqual(styles(lines[5]), ["codeBlock:let x = **1**"], "code is verbatim: no markdown inside")
+        XCTAssertEqual(lines[6].kind, .code, "blank lines inside a block stay in it")
+        XCTAssertEqual(lines[7].kind, .fence)
+        XCTAssertEqual(styles(lines[8]), ["body:after"])
+    }
+
+    func testBlankLineRunsCollapseOutsideCode() {
+        let lines = MarkdownStream("\n\n\na\n\n\n\nb\n```\n\n\n```\n").completed
+        XCTAssertEqual(lines.map { $0.runs.map(\.text).joined() }, ["a", "", "b", "```", "", "", "```"])
+    }
+
+    func testTildeFenceIsNotClosedByBackticks() {
+        let lines = MarkdownStream("~~~\n```\n~~~\n").lines
+        XCTAssertEqual(lines.map(\.kind), [.fence, .code, .fence, .text])
+    }
+
+    /// Streaming in any chunking gives the same lines as the whole text at once, and a completed line is
+    /// never re-parsed (its value never changes as more text arrives).
+    func testIncrementalEqualsWholeAndCompletedLinesAreFinal() {
+        let text = "Intro **bold** `c`\n```py\nprint('*not bold*')\n```\n- a\n- **b**\nend `x`"
+        let whole = MarkdownStream(text).lines
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0 ..< 50 {
+            var stream = MarkdownStream()
+            var rest = Substring(text)
+            var frozen: [MarkdownStream.Line] = []
+            while !rest.isEmpty {
+                let n = Int.random(in: 1 ... 4, using: &generator)
+                stream.append(String(rest.prefix(n)))
+                rest = rest.dropFirst(n)
+                XCTAssertEqual(Array(stream.completed.prefix(frozen.count)), frozen)
+                frozen = stream.completed
+            }
+            XCTAssertEqual(stream.lines, whole)
+        }
+    }
+
+    func testCodeBlocks() {
+        XCTAssertEqual(MarkdownStream.codeBlocks(in: "a\n```\nx\ny\n```\nb\n```sh\nls\n```"), ["x\ny", "ls"])
+        XCTAssertEqual(MarkdownStream.codeBlocks(in: "```\nunclosed"), ["unclosed"])
+        XCTAssertEqual(MarkdownStream.codeBlocks(in: "no code"), [])
+    }
+}
+
+final class StyledWrapTests: XCTestCase {
+    func testStylesSurviveWrappingAndNothingIsLost() {
+        let runs = [StyledRun("plain words then ", .body), StyledRun("bold words here", .bold), StyledRun(" and code", .code)]
+        for width in 4 ... 30 {
+            let lines = TextWrapper.wrap(runs, width: width)
+            for line in lines { XCTAssertLessThanOrEqual(DisplayWidth.of(line.map(\.text).joined()), width) }
+            XCTAssertEqual(lines.flatMap { $0 }.map(\.text).joined().filter { $0 != " " }, runs.map(\.text).joined().filter { $0 != " " })
+            let bold = lines.flatMap { $0 }.filter { $0.style == .bold }.map(\.text).joined().filter { $0 != " " }
+            XCTAssertEqual(bold, "boldwordshere", "width \(width)")
+        }
+    }
+
+    func testHangingIndentAndHardWrap() {
+        let lines = TextWrapper.wrap([StyledRun("• one two three four", .body)], width: 10, indent: 2)
+        XCTAssertEqual(lines.map { $0.map(\.text).joined() }, ["• one two", "three", "four"])
+        for line in lines.dropFirst() { XCTAssertLessThanOrEqual(DisplayWidth.of(line.map(\.text).joined()), 8) }
+        let code = TextWrapper.wrap([StyledRun("a  b  c  d", .codeBlock)], width: 4, hard: true)
+        XCTAssertEqual(code.map { $0.map(\.text).joined() }, ["a  b", "  c ", " d"], "spaces in code are kept")
+    }
+}
+
+final class TranscriptLayoutTests: XCTestCase {
+    /// The streaming layout (completed lines cached, last line re-wrapped) equals a fresh layout.
+    func testStreamingLayoutEqualsFreshLayout() {
+        let reply = "Here is **some** text that wraps.\n```\nlet a = 1\n```\n- item with `code` in it\nlast line"
+        var streamed = Transcript()
+        streamed.append(.user, "question")
+        streamed.append(.assistant, "", streaming: true)
+        for chunk in reply.map(String.init) {
+            streamed.appendToLast(chunk)
+            _ = streamed.lines(width: 24)
+        }
+        streamed.finishLast(cut: false)
+        var fresh = Transcript()
+        fresh.append(.user, "question")
+        fresh.append(.assistant, reply)
+        XCTAssertEqual(streamed.lines(width: 24), fresh.lines(width: 24))
+        XCTAssertEqual(streamed.lines(width: 50), fresh.lines(width: 50), "after a resize too")
+        XCTAssertTrue(fresh.lines(width: 24).contains { $0.fill == .codeBlock && $0.text == "  let a = 1" })
+    }
+
+    func testRemoveEntriesKeepsTheRest() {
+        var t = Transcript()
+        t.append(.notice, "hello")
+        t.append(.user, "q")
+        t.append(.assistant, "a")
+        t.append(.notice, "later")
+        _ = t.lines(width: 40)
+        t.removeEntries(at: [1, 2])
+        XCTAssertEqual(t.entries.map(\.text), ["hello", "later"])
+        XCTAssertEqual(t.lines(width: 40).map(\.text), ["hello", "", "later"])
+    }
+}

@@ -1,0 +1,86 @@
+import XCTest
+@testable import TerminalUI
+
+final class SlashCommandTests: XCTestCase {
+    func testParsing() {
+        XCTAssertNil(SlashCommand.parse("hello"))
+        XCTAssertNil(SlashCommand.parse("//not a command"), "// sends a literal slash")
+        XCTAssertEqual(SlashCommand.parse("/help"), .help)
+        XCTAssertEqual(SlashCommand.parse("/CLEAR"), .clear)
+        XCTAssertEqual(SlashCommand.parse("/system"), .system(nil))
+        XCTAssertEqual(SlashCommand.parse("/system default"), .system(.some(nil)))
+        XCTAssertEqual(SlashCommand.parse("/system  You are terse.\nVery."), .system(.some("You are terse.\nVery.")))
+        XCTAssertEqual(SlashCommand.parse("/regen"), .regenerate)
+        XCTAssertEqual(SlashCommand.parse("/edit"), .edit)
+        XCTAssertEqual(SlashCommand.parse("/save"), .save(path: nil))
+        XCTAssertEqual(SlashCommand.parse("/save ~/chat log.md"), .save(path: "~/chat log.md"))
+        XCTAssertEqual(SlashCommand.parse("/copy"), .copy(.reply(1)))
+        XCTAssertEqual(SlashCommand.parse("/copy 3"), .copy(.reply(3)))
+        XCTAssertEqual(SlashCommand.parse("/copy code"), .copy(.code))
+        XCTAssertEqual(SlashCommand.parse("/theme"), .theme(nil))
+        XCTAssertEqual(SlashCommand.parse("/theme light"), .theme("light"))
+        XCTAssertEqual(SlashCommand.parse("/stats"), .stats)
+        XCTAssertEqual(SlashCommand.parse("/model"), .model)
+        XCTAssertEqual(SlashCommand.parse("/mouse"), .mouse)
+        XCTAssertEqual(SlashCommand.parse("/quit"), .quit)
+        XCTAssertEqual(SlashCommand.parse("/frobnicate now"), .unknown("/frobnicate"))
+    }
+
+    func testBadArgumentsSayWhatIsExpected() {
+        XCTAssertEqual(SlashCommand.parse("/copy 0"), .invalid("/copy takes a reply number (1 = last) or `code`"))
+        XCTAssertEqual(SlashCommand.parse("/copy last"), .invalid("/copy takes a reply number (1 = last) or `code`"))
+        XCTAssertEqual(SlashCommand.parse("/clear everything"), .invalid("/clear takes no argument"))
+    }
+
+    /// Every command in the help parses to itself (help and parser cannot drift apart).
+    func testHelpListsWhatParses() {
+        for (usage, _) in SlashCommand.summary {
+            let name = String(usage.prefix { $0 != " " })
+            guard let command = SlashCommand.parse(name) else { return XCTFail(usage) }
+            if case .unknown = command { XCTFail("\(usage) is in the help but does not parse") }
+            if case .invalid = command { XCTFail("\(usage) needs an argument the help does not show as optional") }
+        }
+    }
+}
+
+final class ClipboardTests: XCTestCase {
+    func testOSC52AndTmuxPassthrough() {
+        XCTAssertEqual(Clipboard.sequence(copying: "hi ✓", insideTmux: false), "\u{1B}]52;c;aGkg4pyT\u{07}")
+        let tmux = Clipboard.sequence(copying: "hi", insideTmux: true)
+        XCTAssertTrue(tmux.hasPrefix("\u{1B}]52;c;aGk=\u{07}"))
+        XCTAssertTrue(tmux.hasSuffix("\u{1B}Ptmux;\u{1B}\u{1B}]52;c;aGk=\u{07}\u{1B}\\"), "escapes doubled inside the passthrough")
+    }
+}
+
+final class TranscriptViewportTests: XCTestCase {
+    func testFollowsTheBottomUntilScrolled() {
+        var v = TranscriptViewport()
+        XCTAssertEqual(v.visibleRange(lineCount: 100, entryStarts: [0], height: 10, width: 80), 90 ..< 100)
+        XCTAssertEqual(v.visibleRange(lineCount: 120, entryStarts: [0], height: 10, width: 80), 110 ..< 120)
+        v.scroll(by: 15)
+        XCTAssertEqual(v.visibleRange(lineCount: 120, entryStarts: [0], height: 10, width: 80), 95 ..< 105)
+        XCTAssertEqual(v.visibleRange(lineCount: 130, entryStarts: [0], height: 10, width: 80), 95 ..< 105,
+                       "new text below does not move what is being read")
+        v.scroll(by: 1000)
+        XCTAssertEqual(v.visibleRange(lineCount: 130, entryStarts: [0], height: 10, width: 80), 0 ..< 10, "clamped at the top")
+        v.scroll(by: -2000)
+        XCTAssertTrue(v.isFollowing)
+        XCTAssertEqual(v.visibleRange(lineCount: 5, entryStarts: [0], height: 10, width: 80), 0 ..< 5)
+    }
+
+    /// A resize re-wraps every message; the message at the top of the screen stays at the top.
+    func testResizeKeepsTheMessageAtTheTop() {
+        var t = Transcript()
+        for i in 0 ..< 30 { t.append(i % 2 == 0 ? .user : .assistant, "message \(i) " + String(repeating: "word ", count: 30)) }
+        var v = TranscriptViewport()
+        var layout = t.layout(width: 80)
+        _ = v.visibleRange(lineCount: layout.lines.count, entryStarts: layout.entryStarts, height: 20, width: 80)
+        v.scroll(by: 60)
+        var range = v.visibleRange(lineCount: layout.lines.count, entryStarts: layout.entryStarts, height: 20, width: 80)
+        let topMessage = layout.entryStarts.lastIndex { $0 <= range.lowerBound }
+        layout = t.layout(width: 40)
+        range = v.visibleRange(lineCount: layout.lines.count, entryStarts: layout.entryStarts, height: 20, width: 40)
+        XCTAssertEqual(layout.entryStarts.lastIndex { $0 <= range.lowerBound }, topMessage)
+        XCTAssertFalse(v.isFollowing)
+    }
+}
