@@ -4,17 +4,24 @@ import Foundation
 /// `-m FILE`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
 /// (the bundled demo model in a checkout) is used.
 struct ModelOption: ParsableArguments {
-    @Option(name: [.customShort("m"), .long], help: "Model file (GGUF). Default: the first .gguf in ./models.")
+    @Option(name: [.customShort("m"), .long], help: "Model file (GGUF). Default: the first .gguf in ./models (a model you put there before the bundled demo).")
     var model: String?
 
     func resolvedPath() throws -> String {
         if let model { return model }
-        let folder = "models"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        guard let first = names.filter({ $0.hasSuffix(".gguf") }).sorted().first else {
-            throw UserFacingError("no model given and none found in ./models: pass -m FILE.gguf (see README: Getting a real model)")
+        // ./models in a checkout, else the models folder of the package the binary was built in.
+        var folders = ["models"]
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            folders.append(((executable as NSString).deletingLastPathComponent as NSString).appendingPathComponent("../../models"))
         }
-        return folder + "/" + first
+        for folder in folders {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
+            // A model the user put there wins over the bundled demo.
+            if let name = names.first(where: { !$0.hasPrefix("qwentty-demo") }) ?? names.first {
+                return ((folder + "/" + name) as NSString).standardizingPath
+            }
+        }
+        throw UserFacingError("no model given and none found in ./models: pass -m FILE.gguf (see README: Getting a real model)")
     }
 }
 
