@@ -166,6 +166,7 @@ public final class ChatApp {
         case .restored(let tokens, let seconds, let dropped):
             busy = false
             stats.contextUsed = tokens
+            guard tokens > 0 || dropped > 0 else { break }
             var note = String(format: "Context rebuilt: %d tokens in %.1f s.", tokens, seconds)
             if dropped > 0 { note += " The oldest \(dropped) messages did not fit and are not in the model's context." }
             transcript.append(.notice, note)
@@ -318,7 +319,7 @@ public final class ChatApp {
         case .system(.some(let prompt)):
             systemPrompt = prompt
             engine.enqueue(.setSystemPrompt(prompt))
-            busy = engine.session.messages.isEmpty ? busy : true
+            if transcript.lastIndex(of: .user) != nil { busy = true }  // until the context is rebuilt
             transcript.append(.notice, prompt.map { "System prompt set: \($0)" } ?? "System prompt: back to the model's default.")
         case .regenerate:
             guard let reply = transcript.lastIndex(of: .assistant), transcript.lastIndex(of: .user) != nil else {

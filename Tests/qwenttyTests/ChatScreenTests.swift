@@ -89,6 +89,14 @@ final class ChatScreenTests: XCTestCase {
         try tmux(["send-keys", "-t", session, "Escape"])
         s = try waitFor("the cut marker") { $0.contains("(cut)") && !$0.contains("●") }
 
+        // Alt+Enter starts a new line in the input instead of sending.
+        try tmux(["send-keys", "-t", session, "-l", "line a"])
+        try tmux(["send-keys", "-t", session, "M-Enter"])
+        try tmux(["send-keys", "-t", session, "-l", "line b"])
+        _ = try waitFor("a two-line input") { $0.contains("› line a") && $0.contains("  line b") }
+        try tmux(["send-keys", "-t", session, "C-u", "BSpace", "C-u"])
+        _ = try waitFor("the input cleared") { !$0.contains("line a") }
+
         // A bracketed paste: its line break goes into the input, nothing is sent until Enter.
         try tmux(["set-buffer", "-b", "paste", "first pasted line\nsecond pasted line"])
         try tmux(["paste-buffer", "-p", "-b", "paste", "-t", session])
