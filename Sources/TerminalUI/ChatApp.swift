@@ -107,11 +107,11 @@ public final class ChatApp {
         define_key("\u{1B}\n", Self.keyAltEnter)
         mouseinterval(0)
         applyMouse()
-        let depth = ColorDepth.detect(colors: Int(qw_colors()), hasColors: has_colors(), noColor: options.noColor)
-        if depth != .mono {
-            start_color()
+        if !options.noColor, has_colors() {
+            start_color()  // sets COLORS, which the depth is read from
             use_default_colors()
         }
+        let depth = ColorDepth.detect(colors: Int(qw_colors()), hasColors: has_colors(), noColor: options.noColor)
         palette = CursesPalette(theme: theme, depth: depth)
         emit("\u{1B}[?2004h")  // bracketed paste: a paste arrives marked, so its newlines do not send
         defer {

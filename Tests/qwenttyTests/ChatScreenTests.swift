@@ -76,6 +76,9 @@ final class ChatScreenTests: XCTestCase {
         try tmux(["set", "-g", "set-clipboard", "on"])
 
         _ = try waitFor("the start screen") { $0.contains("Enter sends") && $0.contains("demo model") }
+        // The dark theme in xterm's 256 colours: the notice colour #D7AF5F is palette entry 179.
+        let colours = try tmux(["capture-pane", "-e", "-p", "-t", session])
+        XCTAssertTrue(colours.contains("\u{1B}[38;5;179m"), "theme colours reach the terminal")
         try type("Hello there")
         // The user's badge, the streamed reply and the stats line.
         var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("decode") }
