@@ -53,7 +53,7 @@ final class ChatScreenTests: XCTestCase {
         let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
         try tmux(["kill-session", "-t", session])
         try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-c", TestPaths.packageRoot.path,
-                  "\(environment) TERM=xterm-256color \(binary) chat \(arguments); echo QWENTTY-EXITED $?; sleep 60"])
+                  "env \(environment) TERM=xterm-256color \(binary) chat \(arguments); echo QWENTTY-EXITED $?; sleep 60"])
     }
 
     private func type(_ text: String) throws {
@@ -72,13 +72,14 @@ final class ChatScreenTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: home)
         }
         let environment = "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config"
-        try start("--seed 1", environment: environment)
+        // The test runner sets NO_COLOR; the first run goes without it to see the theme's colours.
+        try start("--seed 1", environment: "-u NO_COLOR " + environment)
         try tmux(["set", "-g", "set-clipboard", "on"])
 
         _ = try waitFor("the start screen") { $0.contains("Enter sends") && $0.contains("demo model") }
         // The dark theme in xterm's 256 colours: the notice colour #D7AF5F is palette entry 179.
         let colours = try tmux(["capture-pane", "-e", "-p", "-t", session])
-        XCTAssertTrue(colours.contains("\u{1B}[38;5;179m"), "theme colours reach the terminal")
+        XCTAssertTrue(colours.contains("\u{1B}[38;5;179m"), "theme colours reach the terminal: \(colours.debugDescription.prefix(300))")
         try type("Hello there")
         // The user's badge, the streamed reply and the stats line.
         var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("decode") }
@@ -145,6 +146,8 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(s.contains("Resumed 6 messages"), s)
         XCTAssertTrue(s.contains("theme nosuch: no nosuch.theme found"), s)
         XCTAssertTrue(s.contains("mouse: expected on or off, got sometimes"), s)
+        let mono = try tmux(["capture-pane", "-e", "-p", "-t", session])
+        XCTAssertFalse(mono.contains("\u{1B}[38;"), "NO_COLOR (set by the test runner here): no colour at all")
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit after resuming") { $0.contains("QWENTTY-EXITED 0") }
     }
