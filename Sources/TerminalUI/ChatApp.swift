@@ -3,6 +3,9 @@ import Foundation
 import Inference
 import Tokenizer
 
+/// Set by the SIGTERM/SIGHUP handler (a plain global: the only thing a signal handler may touch).
+nonisolated(unsafe) private var chatTerminationSignal: Int32 = 0
+
 /// The full-screen chat. Curses is called from this (the UI) thread only; inference runs on the
 /// `Engine`'s thread and its events wake `poll()` through the engine's self-pipe. Everything with logic
 /// in it (layout, markdown, input editing, commands, themes, stats) lives in plain types; this class
@@ -118,12 +121,17 @@ public final class ChatApp {
             emit("\u{1B}[?2004l")
             endwin()
         }
+        // SIGTERM / SIGHUP (a closed SSH session, `kill`): leave through the normal path, so the screen is
+        // restored and the conversation saved. The handler only sets a flag; poll() returns with EINTR.
+        chatTerminationSignal = 0
+        for sig in [SIGTERM, SIGHUP] { signal(sig) { chatTerminationSignal = $0 } }
         draw()
         var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
         var lastSample = 0.0
         while running {
             _ = poll(&fds, 2, 250)
+            if chatTerminationSignal != 0 { break }
             var changed = readKeys()
             for event in engine.drainEvents() {
                 handle(event)
