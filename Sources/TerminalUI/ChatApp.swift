@@ -27,35 +27,35 @@ public final class ChatApp {
         public init() {}
     }
 
-    private let engine: Engine
-    private var options: Options
-    private var transcript = Transcript()
-    private var viewport = TranscriptViewport()
-    private var editor = InputEditor()
-    private var stats = ChatStats()
-    private var palette: CursesPalette?
-    private var theme: Theme
-    private var busy = false
-    private var showHelp = false
-    private var showPane: Bool
-    private var mouseOn: Bool
-    private var pasting = false
-    private var pasteBuffer = ""
-    private var lastInterrupt = 0.0
-    private var running = true
-    private let started = Date()
-    private var sessionPath: String?
-    private var systemPrompt: String?
+    let engine: Engine
+    var options: Options
+    var transcript = Transcript()
+    var viewport = TranscriptViewport()
+    var editor = InputEditor()
+    var stats = ChatStats()
+    var palette: CursesPalette?
+    var theme: Theme
+    var busy = false
+    var showHelp = false
+    var showPane: Bool
+    var mouseOn: Bool
+    var pasting = false
+    var pasteBuffer = ""
+    var lastInterrupt = 0.0
+    var running = true
+    let started = Date()
+    var sessionPath: String?
+    var systemPrompt: String?
     /// The messages the engine's next sentiment events belong to (by entry id).
-    private var userAwaitingSentiment: Int?
-    private var replyAwaitingSentiment: Int?
+    var userAwaitingSentiment: Int?
+    var replyAwaitingSentiment: Int?
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside an 70-column transcript; narrower, it folds into the status line.
     static let paneWidth = 30, paneMinimumColumns = 100
 
     // Key codes given to sequences curses does not know (`define_key`), above every curses key code.
-    private static let keyPasteStart: Int32 = 0x7000, keyPasteEnd: Int32 = 0x7001, keyAltEnter: Int32 = 0x7002
+    static let keyPasteStart: Int32 = 0x7000, keyPasteEnd: Int32 = 0x7001, keyAltEnter: Int32 = 0x7002
 
     public init(engine: Engine, options: Options) {
         self.engine = engine
@@ -150,7 +150,7 @@ public final class ChatApp {
 
     // MARK: Events from the engine
 
-    private func handle(_ event: Engine.Event) {
+    func handle(_ event: Engine.Event) {
         switch event {
         case .userSentiment(let result):
             if let i = transcript.index(ofID: userAwaitingSentiment) { transcript.setSentiment(result, at: i) }
@@ -188,7 +188,7 @@ public final class ChatApp {
 
     // MARK: Keys
 
-    private func readKeys() -> Bool {
+    func readKeys() -> Bool {
         var changed = false
         var code: wint_t = 0
         while true {
@@ -210,7 +210,7 @@ public final class ChatApp {
         return changed
     }
 
-    private func handleKey(_ key: Int32) {
+    func handleKey(_ key: Int32) {
         let page = max(1, transcriptHeight() - 2)
         switch key {
         case Self.keyPasteStart:
@@ -244,7 +244,7 @@ public final class ChatApp {
         }
     }
 
-    private func handleCharacter(_ c: UInt32) {
+    func handleCharacter(_ c: UInt32) {
         switch c {
         case 13: submit()                              // Enter
         case 10: editor.insert("\n")                   // Ctrl-J
@@ -275,7 +275,7 @@ public final class ChatApp {
         }
     }
 
-    private func submit() {
+    func submit() {
         let draft = editor.text
         guard let text = editor.submit() else { return }
         if let command = SlashCommand.parse(text) { return perform(command, draft: draft) }
@@ -289,7 +289,7 @@ public final class ChatApp {
         engine.submit(message)
     }
 
-    private func startReply(userText: String?) {
+    func startReply(userText: String?) {
         if let userText { transcript.append(.user, userText) }
         userAwaitingSentiment = transcript.lastIndex(of: .user).map { transcript.entries[$0].id }
         transcript.append(.assistant, "", streaming: true)
@@ -297,281 +297,5 @@ public final class ChatApp {
         stats.replyStarted()
         viewport.followBottom()
         saveSession()
-    }
-
-    // MARK: Commands
-
-    private func perform(_ command: SlashCommand, draft: String) {
-        let changesConversation: Bool
-        switch command {
-        case .clear, .regenerate, .edit, .system(.some): changesConversation = true
-        default: changesConversation = false
-        }
-        if changesConversation, busy {
-            transcript.append(.notice, "A reply is still running: Esc cancels it first.")
-            return
-        }
-        switch command {
-        case .help: showHelp = true
-        case .quit: running = false
-        case .clear:
-            engine.enqueue(.reset)
-            transcript.removeAll()
-            viewport.followBottom()
-            stats.contextUsed = 0
-            sessionPath = nil
-            transcript.append(.notice, "New conversation.")
-        case .system(nil):
-            let shown = systemPrompt.map { "System prompt: " + $0 } ?? "System prompt: the model's own default."
-            transcript.append(.notice, shown + " (/system TEXT sets it, /system default restores it)")
-        case .system(.some(let prompt)):
-            systemPrompt = prompt
-            engine.enqueue(.setSystemPrompt(prompt))
-            if transcript.lastIndex(of: .user) != nil { busy = true }  // until the context is rebuilt
-            transcript.append(.notice, prompt.map { "System prompt set: \($0)" } ?? "System prompt: back to the model's default.")
-        case .regenerate:
-            guard let reply = transcript.lastIndex(of: .assistant), transcript.lastIndex(of: .user) != nil else {
-                transcript.append(.notice, "Nothing to regenerate yet.")
-                return
-            }
-            transcript.removeEntries(at: [reply])
-            startReply(userText: nil)
-            engine.enqueue(.regenerate)
-        case .edit:
-            guard let user = transcript.lastIndex(of: .user) else {
-                transcript.append(.notice, "Nothing to edit yet.")
-                return
-            }
-            let text = transcript.entries[user].text
-            transcript.removeEntries(at: [user] + (transcript.lastIndex(of: .assistant).map { $0 > user ? [$0] : [] } ?? []))
-            engine.enqueue(.dropLastExchange)
-            editor.insert(text)
-            saveSession()
-        case .save(let path): save(to: path)
-        case .copy(let target): copy(target)
-        case .theme(nil):
-            transcript.append(.notice, "Themes: " + options.themes.names().joined(separator: ", ") + " (current: \(theme.name)). /theme NAME switches.")
-        case .theme(.some(let name)):
-            do {
-                theme = try options.themes.load(name)
-                palette = CursesPalette(theme: theme, depth: palette?.depth ?? .mono)
-                transcript.append(.notice, "Theme: \(name)" + (palette?.depth == .mono ? " (this terminal shows no colour)" : ""))
-            } catch {
-                transcript.append(.notice, "\(error); keeping \(theme.name).")
-            }
-        case .stats:
-            showPane.toggle()
-            if showPane, Int(qw_cols()) < Self.paneMinimumColumns {
-                let rows = stats.rows().map { "\($0.label) \($0.value)" }.joined(separator: " · ")
-                transcript.append(.notice, "Stats (the pane needs \(Self.paneMinimumColumns) columns): " + rows)
-            }
-        case .model:
-            transcript.append(.notice, modelDescription())
-        case .mouse:
-            mouseOn.toggle()
-            applyMouse()
-            transcript.append(.notice, mouseOn ? "Mouse capture on: the wheel scrolls (Shift+drag selects in most terminals)." : "Mouse capture off: the terminal's own selection works; PgUp/PgDn scroll.")
-        case .unknown(let name):
-            transcript.append(.notice, "Unknown command \(name): /help lists them (start a message with // to send a literal /).")
-        case .invalid(let message):
-            transcript.append(.notice, message)
-            editor.insert(draft)
-        }
-    }
-
-    private func modelDescription() -> String {
-        let loaded = engine.loaded
-        let config = loaded.model.config
-        let size = (try? FileManager.default.attributesOfItem(atPath: options.modelPath)[.size] as? Int) ?? 0
-        return "Model \(config.name) (\(config.architecture.rawValue)) · \(options.modelPath) · \(size >> 20) MiB · \(loaded.weightTypeSummary) · "
-            + "\(config.layerCount) layers, \(config.hiddenSize) wide, \(config.headCount)/\(config.kvHeadCount) heads · "
-            + "context \(engine.session.cache.contextSize) of \(config.trainedContext) trained · loaded in \(Int(loaded.loadSeconds * 1000)) ms"
-    }
-
-    private func currentChat() -> SavedChat {
-        SavedChat(model: options.modelPath, systemPrompt: systemPrompt, created: started, transcript: transcript)
-    }
-
-    private func save(to path: String?) {
-        let target = path.map { ($0 as NSString).expandingTildeInPath } ?? "qwentty-chat-\(Int(started.timeIntervalSince1970)).md"
-        do {
-            try AtomicFile.write(currentChat().markdown(), to: target)
-            transcript.append(.notice, "Saved the chat to \(target).")
-        } catch {
-            transcript.append(.notice, "\(error)")
-        }
-    }
-
-    private func copy(_ target: SlashCommand.CopyTarget) {
-        let replies = transcript.entries.filter { $0.role == .assistant && !$0.text.isEmpty }
-        let text: String?
-        switch target {
-        case .reply(let n): text = n <= replies.count ? replies[replies.count - n].text : nil
-        case .code: text = replies.reversed().lazy.compactMap { MarkdownStream.codeBlocks(in: $0.text).last }.first
-        }
-        guard let text else {
-            transcript.append(.notice, target == .code ? "No code block to copy yet." : "No such reply to copy.")
-            return
-        }
-        guard text.utf8.count <= Clipboard.maximumBytes else {
-            transcript.append(.notice, "Too long for the terminal clipboard (\(text.utf8.count) bytes); /save exports it instead.")
-            return
-        }
-        emit(Clipboard.sequence(copying: text, insideTmux: ProcessInfo.processInfo.environment["TMUX"] != nil))
-        transcript.append(.notice, "Copied \(text.count) characters (OSC 52: your terminal must allow clipboard access).")
-    }
-
-    /// Writes after every message (atomically), so a crash or a dropped SSH connection loses nothing.
-    private func saveSession() {
-        // Nothing is written until the first message; after that every change is (an /edit may empty it).
-        guard let store = options.sessions, sessionPath != nil || transcript.lastIndex(of: .user) != nil else { return }
-        let path = sessionPath ?? store.newPath(startedAt: Date())
-        sessionPath = path
-        do {
-            try store.save(currentChat(), to: path)
-        } catch {
-            options.sessions = nil  // say it once, not after every message
-            transcript.append(.notice, "Sessions will not be saved: \(error)")
-        }
-    }
-
-    private func applyMouse() {
-        var old: mmask_t = 0
-        mousemask(mouseOn ? qw_wheel_up() | qw_wheel_down() : 0, &old)
-    }
-
-    /// Bytes for the terminal itself (mode switches, OSC 52), written past curses after its output.
-    private func emit(_ sequence: String) {
-        refresh()
-        var bytes = Array(sequence.utf8)
-        _ = bytes.withUnsafeMutableBytes { Foundation.write(1, $0.baseAddress, $0.count) }
-    }
-
-    // MARK: Drawing
-
-    private func transcriptHeight() -> Int {
-        Int(qw_lines()) - inputHeight() - 1
-    }
-
-    private func inputHeight() -> Int {
-        min(5, max(1, editor.text.split(separator: "\n", omittingEmptySubsequences: false).count))
-    }
-
-    private func draw() {
-        erase()
-        let rows = Int(qw_lines()), cols = Int(qw_cols())
-        guard cols >= Self.minimumSize.columns, rows >= Self.minimumSize.rows else {
-            let message = "Terminal too small (\(cols)×\(rows)): enlarge it to at least \(Self.minimumSize.columns)×\(Self.minimumSize.rows)."
-            mvaddstr(0, 0, clip(message, to: max(1, cols * rows - 1)))
-            refresh()
-            return
-        }
-        let paneShown = showPane && cols >= Self.paneMinimumColumns
-        transcript.showsLatency = showPane
-        let transcriptWidth = paneShown ? cols - Self.paneWidth - 1 : cols
-        let height = transcriptHeight()
-        let layout = transcript.layout(width: transcriptWidth - 1)
-        let range = viewport.visibleRange(lineCount: layout.lines.count, entryStarts: layout.entryStarts, height: height, width: transcriptWidth)
-        for (row, line) in layout.lines[range].enumerated() {
-            put(line, row: row, column: 0, width: transcriptWidth - 1)
-        }
-        if paneShown { drawPane(column: transcriptWidth + 1, height: height) }
-        let statusRow = Int32(height)
-        let attributes = palette?.statusAttributes ?? Int32(qw_attr_reverse())
-        let marker = busy ? "● " : "  "
-        let scrolled = viewport.isFollowing ? "" : " ↑\(viewport.offsetFromBottom)"
-        let summary = paneShown ? "F2 hides the stats · F1 help" : stats.statusLine(width: cols - 3 - DisplayWidth.of(scrolled))
-        let statusText = clip(marker + summary + scrolled, to: cols)
-        attron(attributes)
-        mvaddstr(statusRow, 0, statusText + String(repeating: " ", count: max(0, cols - DisplayWidth.of(statusText))))
-        attroff(attributes)
-        drawInput(firstRow: statusRow + 1, cols: cols)
-        if showHelp { drawHelp(rows: rows, cols: cols) }
-        refresh()
-    }
-
-    private func drawPane(column: Int, height: Int) {
-        for row in 0 ..< height { mvaddstr(Int32(row), Int32(column - 1), "│") }
-        for (row, line) in stats.paneLines(width: Self.paneWidth - 1).prefix(height).enumerated() {
-            if row == 0, let palette {
-                attron(palette.paneTitleAttributes)
-                mvaddstr(Int32(row), Int32(column), line.text)
-                attroff(palette.paneTitleAttributes)
-            } else {
-                put(line, row: row, column: column, width: Self.paneWidth - 1)
-            }
-        }
-    }
-
-    private func drawInput(firstRow: Int32, cols: Int) {
-        let inputLines = editor.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let (cursorLine, cursorColumn) = editor.cursorLineAndColumn
-        let firstShown = max(0, cursorLine - inputHeight() + 1)
-        for (i, text) in inputLines.enumerated() where i >= firstShown && i < firstShown + inputHeight() {
-            let prefix = i == 0 ? "› " : "  "
-            let visible = TerminalSanitizer.sanitize(text.replacingTabs(), keepNewlines: false)
-            let shift = i == cursorLine ? max(0, cursorColumn - (cols - 4)) : 0
-            mvaddstr(firstRow + Int32(i - firstShown), 0, prefix + clip(String(visible.dropFirst(shift)), to: cols - 3))
-        }
-        move(firstRow + Int32(cursorLine - firstShown), Int32(2 + min(cursorColumn, cols - 4)))
-    }
-
-    private func drawHelp(rows: Int, cols: Int) {
-        var lines = ["qwentty help (any key closes it)", ""]
-        lines += ChatApp.keyHelp.map { $0.key.padding(toLength: 27, withPad: " ", startingAt: 0) + $0.what }
-        lines.append("")
-        lines += SlashCommand.summary.map { $0.usage.padding(toLength: 27, withPad: " ", startingAt: 0) + $0.what }
-        let width = min(cols - 2, (lines.map { DisplayWidth.of($0) }.max() ?? 0) + 4)
-        let shown = lines.prefix(rows - 2)
-        let top = max(0, (rows - shown.count - 2) / 2), left = max(0, (cols - width) / 2)
-        let attributes = palette?.statusAttributes ?? Int32(qw_attr_reverse())
-        attron(attributes)
-        for row in 0 ..< shown.count + 2 {
-            let text = row == 0 || row == shown.count + 1 ? "" : "  " + shown[shown.startIndex + row - 1]
-            let clipped = clip(text, to: width)
-            mvaddstr(Int32(top + row), Int32(left), clipped + String(repeating: " ", count: max(0, width - DisplayWidth.of(clipped))))
-        }
-        attroff(attributes)
-    }
-
-    /// Keys, for the help overlay (commands come from `SlashCommand.summary`).
-    static let keyHelp: [(key: String, what: String)] = [
-        ("Enter · Alt+Enter, Ctrl-J", "send · new line"), ("Up / Down", "history"),
-        ("Ctrl-A/E/K/U/W", "line start/end, kill to end/start, kill word"),
-        ("Esc, Ctrl-C", "cancel the reply"), ("Ctrl-D, Ctrl-C twice", "quit"),
-        ("PgUp/PgDn, mouse wheel", "scroll"), ("F1 or ? · F2 · Ctrl-L", "help · stats pane · redraw"),
-    ]
-
-    /// Draws one styled line at (`row`, `column`), clipped to `width` columns.
-    private func put(_ line: Transcript.Line, row: Int, column: Int, width: Int) {
-        var x = column
-        for run in line.runs {
-            let text = clip(run.text, to: column + width - x)
-            guard !text.isEmpty else { break }
-            let attributes = palette?.attributes(for: run.style) ?? 0
-            attron(attributes)
-            mvaddstr(Int32(row), Int32(x), text)
-            attroff(attributes)
-            x += DisplayWidth.of(text)
-        }
-        if let fill = line.fill, x < column + width {
-            let attributes = palette?.attributes(for: fill) ?? 0
-            attron(attributes)
-            mvaddstr(Int32(row), Int32(x), String(repeating: " ", count: column + width - x))
-            attroff(attributes)
-        }
-    }
-
-    /// The longest prefix of `text` that fits in `width` columns.
-    private func clip(_ text: String, to width: Int) -> String {
-        var out = ""
-        var used = 0
-        for c in text {
-            let w = DisplayWidth.of(c)
-            if used + w > width { break }
-            out.append(c)
-            used += w
-        }
-        return out
     }
 }

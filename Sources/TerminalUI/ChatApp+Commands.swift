@@ -1,0 +1,153 @@
+import CCurses
+import Foundation
+import Inference
+
+/// The slash commands: what each one does to the conversation, the engine and the screen.
+extension ChatApp {
+
+    func perform(_ command: SlashCommand, draft: String) {
+        let changesConversation: Bool
+        switch command {
+        case .clear, .regenerate, .edit, .system(.some): changesConversation = true
+        default: changesConversation = false
+        }
+        if changesConversation, busy {
+            transcript.append(.notice, "A reply is still running: Esc cancels it first.")
+            return
+        }
+        switch command {
+        case .help: showHelp = true
+        case .quit: running = false
+        case .clear:
+            engine.enqueue(.reset)
+            transcript.removeAll()
+            viewport.followBottom()
+            stats.contextUsed = 0
+            sessionPath = nil
+            transcript.append(.notice, "New conversation.")
+        case .system(nil):
+            let shown = systemPrompt.map { "System prompt: " + $0 } ?? "System prompt: the model's own default."
+            transcript.append(.notice, shown + " (/system TEXT sets it, /system default restores it)")
+        case .system(.some(let prompt)):
+            systemPrompt = prompt
+            engine.enqueue(.setSystemPrompt(prompt))
+            if transcript.lastIndex(of: .user) != nil { busy = true }  // until the context is rebuilt
+            transcript.append(.notice, prompt.map { "System prompt set: \($0)" } ?? "System prompt: back to the model's default.")
+        case .regenerate:
+            guard let reply = transcript.lastIndex(of: .assistant), transcript.lastIndex(of: .user) != nil else {
+                transcript.append(.notice, "Nothing to regenerate yet.")
+                return
+            }
+            transcript.removeEntries(at: [reply])
+            startReply(userText: nil)
+            engine.enqueue(.regenerate)
+        case .edit:
+            guard let user = transcript.lastIndex(of: .user) else {
+                transcript.append(.notice, "Nothing to edit yet.")
+                return
+            }
+            let text = transcript.entries[user].text
+            transcript.removeEntries(at: [user] + (transcript.lastIndex(of: .assistant).map { $0 > user ? [$0] : [] } ?? []))
+            engine.enqueue(.dropLastExchange)
+            editor.insert(text)
+            saveSession()
+        case .save(let path): save(to: path)
+        case .copy(let target): copy(target)
+        case .theme(nil):
+            transcript.append(.notice, "Themes: " + options.themes.names().joined(separator: ", ") + " (current: \(theme.name)). /theme NAME switches.")
+        case .theme(.some(let name)):
+            do {
+                theme = try options.themes.load(name)
+                palette = CursesPalette(theme: theme, depth: palette?.depth ?? .mono)
+                transcript.append(.notice, "Theme: \(name)" + (palette?.depth == .mono ? " (this terminal shows no colour)" : ""))
+            } catch {
+                transcript.append(.notice, "\(error); keeping \(theme.name).")
+            }
+        case .stats:
+            showPane.toggle()
+            if showPane, Int(qw_cols()) < Self.paneMinimumColumns {
+                let rows = stats.rows().map { "\($0.label) \($0.value)" }.joined(separator: " · ")
+                transcript.append(.notice, "Stats (the pane needs \(Self.paneMinimumColumns) columns): " + rows)
+            }
+        case .model:
+            transcript.append(.notice, modelDescription())
+        case .mouse:
+            mouseOn.toggle()
+            applyMouse()
+            transcript.append(.notice, mouseOn ? "Mouse capture on: the wheel scrolls (Shift+drag selects in most terminals)." : "Mouse capture off: the terminal's own selection works; PgUp/PgDn scroll.")
+        case .unknown(let name):
+            transcript.append(.notice, "Unknown command \(name): /help lists them (start a message with // to send a literal /).")
+        case .invalid(let message):
+            transcript.append(.notice, message)
+            editor.insert(draft)
+        }
+    }
+
+    func modelDescription() -> String {
+        let loaded = engine.loaded
+        let config = loaded.model.config
+        let size = (try? FileManager.default.attributesOfItem(atPath: options.modelPath)[.size] as? Int) ?? 0
+        return "Model \(config.name) (\(config.architecture.rawValue)) · \(options.modelPath) · \(size >> 20) MiB · \(loaded.weightTypeSummary) · "
+            + "\(config.layerCount) layers, \(config.hiddenSize) wide, \(config.headCount)/\(config.kvHeadCount) heads · "
+            + "context \(engine.session.cache.contextSize) of \(config.trainedContext) trained · loaded in \(Int(loaded.loadSeconds * 1000)) ms"
+    }
+
+    func currentChat() -> SavedChat {
+        SavedChat(model: options.modelPath, systemPrompt: systemPrompt, created: started, transcript: transcript)
+    }
+
+    func save(to path: String?) {
+        let target = path.map { ($0 as NSString).expandingTildeInPath } ?? "qwentty-chat-\(Int(started.timeIntervalSince1970)).md"
+        do {
+            try AtomicFile.write(currentChat().markdown(), to: target)
+            transcript.append(.notice, "Saved the chat to \(target).")
+        } catch {
+            transcript.append(.notice, "\(error)")
+        }
+    }
+
+    func copy(_ target: SlashCommand.CopyTarget) {
+        let replies = transcript.entries.filter { $0.role == .assistant && !$0.text.isEmpty }
+        let text: String?
+        switch target {
+        case .reply(let n): text = n <= replies.count ? replies[replies.count - n].text : nil
+        case .code: text = replies.reversed().lazy.compactMap { MarkdownStream.codeBlocks(in: $0.text).last }.first
+        }
+        guard let text else {
+            transcript.append(.notice, target == .code ? "No code block to copy yet." : "No such reply to copy.")
+            return
+        }
+        guard text.utf8.count <= Clipboard.maximumBytes else {
+            transcript.append(.notice, "Too long for the terminal clipboard (\(text.utf8.count) bytes); /save exports it instead.")
+            return
+        }
+        emit(Clipboard.sequence(copying: text, insideTmux: ProcessInfo.processInfo.environment["TMUX"] != nil))
+        transcript.append(.notice, "Copied \(text.count) characters (OSC 52: your terminal must allow clipboard access).")
+    }
+
+    /// Writes after every message (atomically), so a crash or a dropped SSH connection loses nothing.
+    func saveSession() {
+        // Nothing is written until the first message; after that every change is (an /edit may empty it).
+        guard let store = options.sessions, sessionPath != nil || transcript.lastIndex(of: .user) != nil else { return }
+        let path = sessionPath ?? store.newPath(startedAt: Date())
+        sessionPath = path
+        do {
+            try store.save(currentChat(), to: path)
+        } catch {
+            options.sessions = nil  // say it once, not after every message
+            transcript.append(.notice, "Sessions will not be saved: \(error)")
+        }
+    }
+
+    func applyMouse() {
+        var old: mmask_t = 0
+        mousemask(mouseOn ? qw_wheel_up() | qw_wheel_down() : 0, &old)
+    }
+
+    /// Bytes for the terminal itself (mode switches, OSC 52), written past curses after its output.
+    func emit(_ sequence: String) {
+        refresh()
+        var bytes = Array(sequence.utf8)
+        _ = bytes.withUnsafeMutableBytes { Foundation.write(1, $0.baseAddress, $0.count) }
+    }
+}
