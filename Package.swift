@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
         .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
         .target(name: "Transformer", dependencies: ["ModelFiles", "Kernels"], swiftSettings: engineFlags),
-        .target(name: "Inference", dependencies: ["Transformer", "Tokenizer"], swiftSettings: engineFlags),
+        .target(name: "Inference", dependencies: ["Kernels", "Transformer", "Tokenizer"], swiftSettings: engineFlags),
         // ncursesw (Debian: libncursesw5-dev) through a module map and a header of inline wrappers.
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
         .target(name: "TerminalUI", dependencies: ["Inference", "CCurses"], swiftSettings: engineFlags),

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// How the next token is chosen. Defaults are Qwen2.5-Instruct's `generation_config.json`.
 public struct SamplerSettings: Sendable, Equatable {
@@ -57,11 +58,7 @@ public struct Sampler {
     public mutating func sample(_ logits: UnsafePointer<Float>, vocabularySize n: Int, recent: ArraySlice<Int32>,
                                 alternatives: Int = 0) -> SampledToken {
         // The model's distribution, for reporting: log-softmax of the raw logits.
-        var maxLogit = -Float.infinity
-        for i in 0 ..< n { maxLogit = max(maxLogit, logits[i]) }
-        var sum: Double = 0
-        for i in 0 ..< n { sum += Double(exp(logits[i] - maxLogit)) }
-        let logNormalizer = maxLogit + Float(log(sum))
+        let logNormalizer = logSumExp(logits, count: n)
 
         let chosen = choose(logits, n: n, recent: recent)
         let top = alternatives > 0 ? Self.topIndices(logits, n: n, k: alternatives).map { (Int32($0), logits[$0] - logNormalizer) } : []

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Tokenizer
 import Transformer
 
@@ -131,11 +132,7 @@ public final class SentimentClassifier {
     private func logSoftmax() -> [Float] {
         let n = model.config.vocabularySize
         if logprobScratch.count != n { logprobScratch = [Float](repeating: 0, count: n) }
-        var maxLogit = -Float.infinity
-        for i in 0 ..< n { maxLogit = max(maxLogit, model.logits[i]) }
-        var sum = 0.0
-        for i in 0 ..< n { sum += Double(exp(model.logits[i] - maxLogit)) }
-        let logZ = maxLogit + Float(log(sum))
+        let logZ = logSumExp(model.logits, count: n)
         for i in 0 ..< n { logprobScratch[i] = model.logits[i] - logZ }
         return logprobScratch
     }
