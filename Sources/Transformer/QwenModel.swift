@@ -46,7 +46,7 @@ public final class QwenModel {
     private let attention: UnsafeMutablePointer<Float>  // [T, H·Dh]
     private let gate: UnsafeMutablePointer<Float>       // [T, F]
     private let up: UnsafeMutablePointer<Float>         // [T, F]
-    private let scores: UnsafeMutablePointer<Float>     // [threads, maxContext] attention weights
+    private let scores: UnsafeMutablePointer<Float>     // [threads, 4, maxContext] attention weights
     private let ropeCos: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
     private let ropeSin: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
     public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
@@ -71,7 +71,7 @@ public final class QwenModel {
         attention = .allocate(capacity: t * c.queryWidth)
         gate = .allocate(capacity: t * c.ffnSize)
         up = .allocate(capacity: t * c.ffnSize)
-        scores = .allocate(capacity: pool.threadCount * self.maxContext)
+        scores = .allocate(capacity: pool.threadCount * 4 * self.maxContext)
         logits = .allocate(capacity: c.vocabularySize)
         let half = c.headSize / 2
         ropeCos = .allocate(capacity: self.maxContext * half)
@@ -182,29 +182,35 @@ public final class QwenModel {
     }
 
     /// Causal grouped-query attention of the batch's `tokens` queries over the cache, split over the
-    /// pool by (token, head).
+    /// pool by (token, key/value head, up to four of its query heads): the heads of one job share their
+    /// keys and values, which are read once for all of them.
     private func attend(layer: Int, tokens t: Int, start: Int, cache: KVCache) {
         let c = config
         let groupSize = c.headCount / c.kvHeadCount
+        let slices = (groupSize + 3) / 4
         let scale = 1 / Float(c.headSize).squareRoot()
         let q = self.q
         let attention = self.attention
         let scores = self.scores
         let maxContext = self.maxContext
         pool.run { thread, threads in
-            let weights = scores + thread * maxContext
+            let weights = scores + thread * 4 * maxContext
             var job = thread
-            while job < t * c.headCount {
-                let i = job / c.headCount
-                let h = job % c.headCount
+            while job < t * c.kvHeadCount * slices {
+                let i = job / (c.kvHeadCount * slices)
+                let kvHead = (job / slices) % c.kvHeadCount
+                let firstHead = kvHead * groupSize + (job % slices) * 4
+                let heads = min(4, (kvHead + 1) * groupSize - firstHead)
                 let length = start + i + 1
-                let query = q + i * c.queryWidth + h * c.headSize
-                let kvOffset = (h / groupSize) * c.headSize
-                attentionScores(query, keys: cache.keys(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
-                                count: length, headSize: c.headSize, scale: scale, into: weights)
-                softmax(weights, count: length)
-                attentionWeightedSum(weights, values: cache.values(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
-                                     count: length, headSize: c.headSize, into: attention + i * c.queryWidth + h * c.headSize)
+                let kvOffset = kvHead * c.headSize
+                attentionScores(q + i * c.queryWidth + firstHead * c.headSize, heads: heads,
+                                keys: cache.keys(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
+                                count: length, headSize: c.headSize, scale: scale, into: weights, scoreStride: maxContext)
+                for h in 0 ..< heads { softmax(weights + h * maxContext, count: length) }
+                attentionWeightedSum(weights, weightStride: maxContext, heads: heads,
+                                     values: cache.values(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
+                                     count: length, headSize: c.headSize,
+                                     into: attention + i * c.queryWidth + firstHead * c.headSize)
                 job += threads
             }
         }

@@ -5,7 +5,8 @@ import Kernels
 import Transformer
 
 /// `qwentty bench`: prefill and decode speed like llama-bench (pp N: one batch of N prompt tokens;
-/// tg N: N single-token decode steps from an empty context), with warm-up, repetitions and medians.
+/// tg N: N single-token decode steps, from an empty context or after `--depth` tokens as llama-bench's
+/// `-d`), with warm-up, repetitions and medians.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -17,6 +18,8 @@ struct BenchCommand: ParsableCommand {
     var promptTokens = 512
     @Option(name: [.customShort("n"), .long], help: "Tokens for the decode test (0 skips it).")
     var genTokens = 128
+    @Option(name: [.customShort("d"), .long], help: "Tokens already in the context before each test (a long chat's history; 0: empty).")
+    var depth = 0
     @OptionGroup var threadsOption: ThreadsOption
     @Option(name: [.customShort("r"), .long], help: "Repetitions (the median is reported).")
     var repetitions = 5
@@ -37,18 +40,19 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard promptTokens >= 0, genTokens >= 0, promptTokens + genTokens > 0 else { throw ValidationError("-p and -n must not both be 0") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
+        guard depth >= 0 else { throw ValidationError("-d must not be negative") }
     }
 
     func run() throws {
         if sentiment { return try runSentiment() }
-        let context = max(promptTokens, genTokens) + 16
+        let context = depth + max(promptTokens, genTokens) + 16
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context)
         let model = loaded.model
         let cache = model.makeCache(contextSize: context)
         // Token values do not change the work done; a fixed pseudo-random sequence avoids any caching luck.
         let vocab = Int32(model.config.vocabularySize)
         var state: UInt32 = 12345
-        let prompt: [Int32] = (0 ..< max(promptTokens, 1)).map { _ in
+        let prompt: [Int32] = (0 ..< max(promptTokens, depth, 1)).map { _ in
             state = state &* 1_664_525 &+ 1_013_904_223
             return Int32(state >> 8) % vocab
         }
@@ -58,26 +62,35 @@ struct BenchCommand: ParsableCommand {
         try model.forward(Array(prompt.prefix(8)), cache: cache)
         try model.forward([prompt[0]], cache: cache)
 
+        // The history every test starts from, kept aside and copied back before each repetition.
+        let history = model.makeCache(contextSize: context)
+        if depth > 0 { try model.forward(Array(prompt.prefix(depth)), cache: history) }
+        func resetToHistory() {
+            cache.truncate(to: 0)
+            if depth > 0 { cache.copyPrefix(from: history) }
+        }
+        let suffix = depth > 0 ? " @ d\(depth)" : ""
+
         var results: [Result] = []
         if promptTokens > 0 {
             var samples: [Double] = []
             for _ in 0 ..< repetitions {
-                cache.truncate(to: 0)
+                resetToHistory()
                 let start = monotonicSeconds()
-                try model.forward(prompt, cache: cache)
+                try model.forward(Array(prompt.prefix(promptTokens)), cache: cache)
                 samples.append(Double(promptTokens) / (monotonicSeconds() - start))
             }
-            results.append(summary("pp\(promptTokens)", promptTokens, samples))
+            results.append(summary("pp\(promptTokens)" + suffix, promptTokens, samples))
         }
         if genTokens > 0 {
             var samples: [Double] = []
             for _ in 0 ..< repetitions {
-                cache.truncate(to: 0)
+                resetToHistory()
                 let start = monotonicSeconds()
                 for i in 0 ..< genTokens { try model.forward([prompt[i % prompt.count]], cache: cache) }
                 samples.append(Double(genTokens) / (monotonicSeconds() - start))
             }
-            results.append(summary("tg\(genTokens)", genTokens, samples))
+            results.append(summary("tg\(genTokens)" + suffix, genTokens, samples))
         }
         let regionMicroseconds = Self.poolRegionCost(loaded.pool)
         let peak = ProcessMemory.peakResidentBytes
