@@ -101,7 +101,9 @@ func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     var lanes = SIMD8<Float>(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
-        lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+        // (`pointwiseMax` is generic in the standard library and was not inlined: a call per 8 values.)
+        let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        lanes.replace(with: v, where: v .> lanes)
         i += 8
     }
     var result = lanes.max()
