@@ -46,7 +46,7 @@ public final class QwenModel {
     private let attention: UnsafeMutablePointer<Float>  // [T, H·Dh]
     private let gate: UnsafeMutablePointer<Float>       // [T, F]
     private let up: UnsafeMutablePointer<Float>         // [T, F]
-    private let scores: UnsafeMutablePointer<Float>     // [threads, 4, maxContext] attention weights
+    private let scores: UnsafeMutablePointer<Float>     // [threads, maxHeadsPerCall, maxContext] attention weights
     private let ropeCos: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
     private let ropeSin: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
     public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
@@ -71,7 +71,7 @@ public final class QwenModel {
         attention = .allocate(capacity: t * c.queryWidth)
         gate = .allocate(capacity: t * c.ffnSize)
         up = .allocate(capacity: t * c.ffnSize)
-        scores = .allocate(capacity: pool.threadCount * 4 * self.maxContext)
+        scores = .allocate(capacity: pool.threadCount * maxHeadsPerCall * self.maxContext)
         logits = .allocate(capacity: c.vocabularySize)
         let half = c.headSize / 2
         ropeCos = .allocate(capacity: self.maxContext * half)
@@ -182,25 +182,26 @@ public final class QwenModel {
     }
 
     /// Causal grouped-query attention of the batch's `tokens` queries over the cache, split over the
-    /// pool by (token, key/value head, up to four of its query heads): the heads of one job share their
-    /// keys and values, which are read once for all of them.
+    /// pool by (token, key/value head, up to `maxHeadsPerCall` of its query heads): the heads of one job
+    /// share their keys and values, which are read once for all of them.
     private func attend(layer: Int, tokens t: Int, start: Int, cache: KVCache) {
         let c = config
         let groupSize = c.headCount / c.kvHeadCount
-        let slices = (groupSize + 3) / 4
+        let slices = (groupSize + maxHeadsPerCall - 1) / maxHeadsPerCall
+        let perSlice = (groupSize + slices - 1) / slices  // balanced: a group of 10 is 5 + 5, not 8 + 2
         let scale = 1 / Float(c.headSize).squareRoot()
         let q = self.q
         let attention = self.attention
         let scores = self.scores
         let maxContext = self.maxContext
         pool.run { thread, threads in
-            let weights = scores + thread * 4 * maxContext
+            let weights = scores + thread * maxHeadsPerCall * maxContext
             var job = thread
             while job < t * c.kvHeadCount * slices {
                 let i = job / (c.kvHeadCount * slices)
                 let kvHead = (job / slices) % c.kvHeadCount
-                let firstHead = kvHead * groupSize + (job % slices) * 4
-                let heads = min(4, (kvHead + 1) * groupSize - firstHead)
+                let firstHead = kvHead * groupSize + (job % slices) * perSlice
+                let heads = min(perSlice, (kvHead + 1) * groupSize - firstHead)
                 let length = start + i + 1
                 let kvOffset = kvHead * c.headSize
                 attentionScores(q + i * c.queryWidth + firstHead * c.headSize, heads: heads,
