@@ -111,16 +111,22 @@ def compare(path, qwentty):
     print("  qwentty   top-5:", [(t["id"], round(t["logprob"], 3)) for t in first["top"]])
 
 
-def llamacpp_round(path, pp, tg, threads):
-    """One repetition of llama.cpp through llama-cpp-python: (pp tok/s, tg tok/s), after a warm-up."""
+def llamacpp_round(path, pp, tg, threads, depth=0):
+    """One repetition of llama.cpp through llama-cpp-python: (pp tok/s, tg tok/s), after a warm-up, each
+    test starting with `depth` tokens already in the context (llama-bench's -d)."""
     from llama_cpp import Llama
-    llm = Llama(model_path=path, n_ctx=pp + tg + 16, n_batch=pp, n_ubatch=pp, n_threads=threads,
+    llm = Llama(model_path=path, n_ctx=depth + pp + tg + 16, n_batch=pp, n_ubatch=pp, n_threads=threads,
                 n_threads_batch=threads, verbose=False)
     rng = np.random.default_rng(1)
-    prompt = [int(t) for t in rng.integers(0, 151_000, pp)]
+    prompt = [int(t) for t in rng.integers(0, 151_000, max(pp, depth))]
+    history = [int(t) for t in rng.integers(0, 151_000, depth)]
     llm.eval(prompt[:8]); llm.reset()
-    t = time.perf_counter(); llm.eval(prompt); pp_rate = pp / (time.perf_counter() - t)
+    if depth:
+        llm.eval(history)
+    t = time.perf_counter(); llm.eval(prompt[:pp]); pp_rate = pp / (time.perf_counter() - t)
     llm.reset()
+    if depth:
+        llm.eval(history)
     t = time.perf_counter()
     for i in range(tg):
         llm.eval([prompt[i]])
@@ -129,8 +135,9 @@ def llamacpp_round(path, pp, tg, threads):
     return pp_rate, tg_rate
 
 
-def qwentty_round(qwentty, path, pp, tg, threads):
-    out = subprocess.run([qwentty, "bench", "-m", path, "-p", str(pp), "-n", str(tg), "-t", str(threads), "-r", "1", "--json"],
+def qwentty_round(qwentty, path, pp, tg, threads, depth=0):
+    out = subprocess.run([qwentty, "bench", "-m", path, "-p", str(pp), "-n", str(tg), "-d", str(depth), "-t", str(threads),
+                          "-r", "1", "--json"],
                          capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)
     rates = {r["test"][:2]: r["median"] for r in report["results"]}
@@ -162,6 +169,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pp", type=int, default=512)
     ap.add_argument("--tg", type=int, default=128)
+    ap.add_argument("--depth", type=int, default=0, help="tokens already in the context before each test (llama-bench -d)")
     args = ap.parse_args()
     os.makedirs(BENCH, exist_ok=True)
     paths = []
@@ -192,16 +200,17 @@ def main():
     for path in paths:
         ours, theirs, rss = {"pp": [], "tg": []}, {"pp": [], "tg": []}, []
         for rep in range(args.reps):  # alternate the two engines so drift hits both alike
-            pp, tg = llamacpp_round(path, args.pp, args.tg, args.threads)
+            pp, tg = llamacpp_round(path, args.pp, args.tg, args.threads, args.depth)
             theirs["pp"].append(pp); theirs["tg"].append(tg)
-            pp, tg, peak = qwentty_round(qwentty, path, args.pp, args.tg, args.threads)
+            pp, tg, peak = qwentty_round(qwentty, path, args.pp, args.tg, args.threads, args.depth)
             ours["pp"].append(pp); ours["tg"].append(tg); rss.append(peak)
             print(f"{os.path.basename(path)} rep {rep + 1}: llama.cpp pp {theirs['pp'][-1]:.1f} tg {theirs['tg'][-1]:.1f} | "
                   f"qwentty pp {ours['pp'][-1]:.1f} tg {ours['tg'][-1]:.1f}", file=sys.stderr)
         med = statistics.median
         rows.append((os.path.basename(path), os.path.getsize(path), med(theirs["tg"]), med(ours["tg"]),
                      med(theirs["pp"]), med(ours["pp"]), max(rss)))
-    print(f"\nqwentty vs llama.cpp (llama-cpp-python 0.3.36 Llama.eval), {args.threads} threads, medians of {args.reps}, "
+    depth = f", {args.depth} tokens already in the context" if args.depth else ""
+    print(f"\nqwentty vs llama.cpp (llama-cpp-python 0.3.36 Llama.eval), {args.threads} threads, medians of {args.reps}{depth}, "
           f"{time.strftime('%Y-%m-%d')}, {platform_name()}\n")
     print(f"| file | size | tg{args.tg} llama.cpp | tg{args.tg} qwentty | ratio | pp{args.pp} llama.cpp | pp{args.pp} qwentty | ratio | qwentty peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|")

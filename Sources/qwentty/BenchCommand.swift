@@ -62,13 +62,11 @@ struct BenchCommand: ParsableCommand {
         try model.forward(Array(prompt.prefix(8)), cache: cache)
         try model.forward([prompt[0]], cache: cache)
 
-        // The history every test starts from, kept aside and copied back before each repetition.
-        let history = model.makeCache(contextSize: context)
-        if depth > 0 { try model.forward(Array(prompt.prefix(depth)), cache: history) }
-        func resetToHistory() {
-            cache.truncate(to: 0)
-            if depth > 0 { cache.copyPrefix(from: history) }
-        }
+        // The history every test starts from: prefilled once; cutting the cache back to it before each
+        // repetition keeps its keys and values (positions below `depth` are never overwritten).
+        cache.truncate(to: 0)
+        if depth > 0 { try model.forward(Array(prompt.prefix(depth)), cache: cache) }
+        func resetToHistory() { cache.truncate(to: depth) }
         let suffix = depth > 0 ? " @ d\(depth)" : ""
 
         var results: [Result] = []
@@ -110,9 +108,11 @@ struct BenchCommand: ParsableCommand {
         }
         writeOut("model: \(TerminalSanitizer.sanitize(c.name, keepNewlines: false)) (\(c.architecture.rawValue), \(c.layerCount) layers, hidden \(c.hiddenSize)), \(loaded.weightTypeSummary), \(formatBytes(loaded.file.fileSize))\n")
         writeOut("threads: \(loaded.pool.threadCount) (" + String(format: "%.2f", regionMicroseconds) + " µs per parallel region), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
-        writeOut("| test   |     t/s (median) |        min – max |\n|--------|-----------------:|-----------------:|\n")
+        let width = max(6, results.map(\.test.count).max() ?? 0)
+        writeOut("| " + "test".padding(toLength: width, withPad: " ", startingAt: 0) + " |     t/s (median) |        min – max |\n"
+                 + "|" + String(repeating: "-", count: width + 2) + "|-----------------:|-----------------:|\n")
         for r in results {
-            let name = r.test.padding(toLength: 6, withPad: " ", startingAt: 0)
+            let name = r.test.padding(toLength: width, withPad: " ", startingAt: 0)
             writeOut("| \(name) | " + String(format: "%16.2f | %7.2f – %6.2f |\n", r.median, r.min, r.max))
         }
     }

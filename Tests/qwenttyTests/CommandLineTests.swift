@@ -165,6 +165,21 @@ extension CommandLineTests {
 }
 
 extension CommandLineTests {
+    /// `bench --json` reports every test with its samples; `-d` names the history the tests ran after.
+    func testBenchReportsEachTest() throws {
+        let model = TestPaths.fixture("tiny-qwen2-q8_0.gguf")
+        let result = try qwentty(["bench", "-m", model, "-p", "16", "-n", "4", "-d", "24", "-r", "2", "--json", "-t", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let tests = try XCTUnwrap(report["results"] as? [[String: Any]])
+        XCTAssertEqual(tests.map { $0["test"] as? String }, ["pp16 @ d24", "tg4 @ d24"])
+        for test in tests {
+            XCTAssertEqual((test["samples"] as? [Double])?.count, 2)
+            XCTAssertGreaterThan(test["median"] as? Double ?? 0, 0)
+        }
+        XCTAssertNotEqual(try qwentty(["bench", "-m", model, "-d", "-1"]).status, 0, "a negative depth is refused")
+    }
+
     func testSentimentCommand() throws {
         let model = TestPaths.fixture("tiny-qwen3-f32.gguf")
         let jsonl = try qwentty(["sentiment", "-m", model, "--jsonl"], stdin: "{\"text\": \"I love it\"}\n{\"text\": \"不好\"}\n")
