@@ -25,72 +25,38 @@ public func attentionScores(_ queries: UnsafePointer<Float>, heads: Int, keys: U
 /// so a whole group fits in one call and the cache is read once per group.
 public let maxHeadsPerCall = 8
 
+/// One to four heads: the prefill micro-kernel (`dotRows4F32x4`, 4 rows × 4 vectors) with the queries
+/// as rows and four keys at a time; 16 independent FMA chains hide the FMA latency (one key at a time
+/// ran 1.4× slower).
 @inline(never)
 private func scoresUpTo4(_ queries: UnsafePointer<Float>, heads: Int, keys: UnsafePointer<Float>, stride: Int,
                          count: Int, headSize: Int, scale: Float,
                          into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-    // Absent heads repeat the last present one; their results are computed and not stored.
-    let q0 = UnsafeRawPointer(queries)
-    let q1 = UnsafeRawPointer(queries + min(1, heads - 1) * headSize)
-    let q2 = UnsafeRawPointer(queries + min(2, heads - 1) * headSize)
-    let q3 = UnsafeRawPointer(queries + min(3, heads - 1) * headSize)
-    var p = 0
-    if headSize % 8 == 0 {
-        // Four keys × four heads per step: 16 independent FMA chains hide the FMA latency (one key at a
-        // time ran 1.4× slower), and each query slice loaded serves four keys.
-        while p + 4 <= count {
-            let k0 = UnsafeRawPointer(keys + p * stride), k1 = UnsafeRawPointer(keys + (p + 1) * stride)
-            let k2 = UnsafeRawPointer(keys + (p + 2) * stride), k3 = UnsafeRawPointer(keys + (p + 3) * stride)
-            var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
-            var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
-            var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>(), a23 = SIMD8<Float>()
-            var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>(), a33 = SIMD8<Float>()
-            var i = 0
-            while i < headSize {
-                let o = 4 * i
-                let x0 = q0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                let x1 = q1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                let x2 = q2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                let x3 = q3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                let v0 = k0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a00.addProduct(x0, v0); a01.addProduct(x1, v0); a02.addProduct(x2, v0); a03.addProduct(x3, v0)
-                let v1 = k1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a10.addProduct(x0, v1); a11.addProduct(x1, v1); a12.addProduct(x2, v1); a13.addProduct(x3, v1)
-                let v2 = k2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a20.addProduct(x0, v2); a21.addProduct(x1, v2); a22.addProduct(x2, v2); a23.addProduct(x3, v2)
-                let v3 = k3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a30.addProduct(x0, v3); a31.addProduct(x1, v3); a32.addProduct(x2, v3); a33.addProduct(x3, v3)
-                i += 8
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * headSize) { buffer in
+        withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: 4) { results in
+            guard let rows = buffer.baseAddress, let result = results.baseAddress else { return }
+            // Four query rows; absent heads repeat the last one (their results are not stored).
+            for h in 0 ..< 4 {
+                (rows + h * headSize).update(from: queries + min(h, heads - 1) * headSize, count: headSize)
             }
-            let s0 = sums(a00, a01, a02, a03) * scale, s1 = sums(a10, a11, a12, a13) * scale
-            let s2 = sums(a20, a21, a22, a23) * scale, s3 = sums(a30, a31, a32, a33) * scale
-            for h in 0 ..< heads {
-                let row = scores + h * scoreStride + p
-                row[0] = s0[h]; row[1] = s1[h]; row[2] = s2[h]; row[3] = s3[h]
+            var p = 0
+            while p + 4 <= count {
+                dotRows4F32x4(rows, rowStride: headSize, keys + p * stride, stride: stride, count: headSize, into: result)
+                for h in 0 ..< heads {
+                    let row = scores + h * scoreStride + p
+                    let scaled = result[h] * scale
+                    row[0] = scaled[0]; row[1] = scaled[1]; row[2] = scaled[2]; row[3] = scaled[3]
+                }
+                p += 4
             }
-            p += 4
+            while p < count {
+                for h in 0 ..< heads {
+                    scores[h * scoreStride + p] = dotF32(UnsafeRawPointer(rows + h * headSize), keys + p * stride, count: headSize) * scale
+                }
+                p += 1
+            }
         }
     }
-    // The last keys (and head sizes that are not a multiple of 8): one key at a time.
-    while p < count {
-        var total = SIMD4<Float>()
-        for i in 0 ..< headSize {
-            total += SIMD4(q0.load(fromByteOffset: 4 * i, as: Float.self), q1.load(fromByteOffset: 4 * i, as: Float.self),
-                           q2.load(fromByteOffset: 4 * i, as: Float.self), q3.load(fromByteOffset: 4 * i, as: Float.self))
-                * keys[p * stride + i]
-        }
-        for h in 0 ..< heads { scores[h * scoreStride + p] = total[h] * scale }
-        p += 1
-    }
-}
-
-/// The totals of four 8-lane accumulators: halves added as vectors first, so each total costs one
-/// vector add and three scalar adds instead of seven serial ones.
-@inline(__always)
-private func sums(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ d: SIMD8<Float>) -> SIMD4<Float> {
-    let ha = a.lowHalf + a.highHalf, hb = b.lowHalf + b.highHalf
-    let hc = c.lowHalf + c.highHalf, hd = d.lowHalf + d.highHalf
-    return SIMD4(ha.sum(), hb.sum(), hc.sum(), hd.sum())
 }
 
 /// `out_h = Σ_p weights_h[p] · V[p]` for the `heads` (1…8) query heads of one group: their weights
