@@ -122,6 +122,12 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(markdown.contains("## You · ") && markdown.contains("> Hello there"), markdown)
         XCTAssertTrue(markdown.contains("> first pasted line\n> second pasted line"), markdown)
 
+        // The mouse wheel scrolls: the bytes an xterm sends for wheel up / down (SGR mouse encoding).
+        try tmux(["send-keys", "-t", session, "-H", "1b", "5b", "3c", "36", "34", "3b", "35", "3b", "35", "4d"])
+        _ = try waitFor("the wheel to scroll up") { $0.contains("↑3") }
+        try tmux(["send-keys", "-t", session, "-H", "1b", "5b", "3c", "36", "35", "3b", "35", "3b", "35", "4d"])
+        _ = try waitFor("the wheel to scroll back down") { !$0.contains("↑") }
+
         // Help overlay: F1 opens it, any key closes it.
         try tmux(["send-keys", "-t", session, "F1"])
         _ = try waitFor("the help overlay") { $0.contains("qwentty help") && $0.contains("/copy [N|code]") }
