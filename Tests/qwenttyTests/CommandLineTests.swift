@@ -12,11 +12,11 @@ final class CommandLineTests: XCTestCase {
         Bundle.main.bundleURL.appendingPathComponent("qwentty")
     }
 
-    private func qwentty(_ arguments: [String], stdin: String? = nil) throws -> Output {
+    private func qwentty(_ arguments: [String], stdin: String? = nil, in directory: URL = TestPaths.packageRoot) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.currentDirectoryURL = TestPaths.packageRoot
+        process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -120,6 +120,22 @@ final class CommandLineTests: XCTestCase {
                                   "-p", String(repeating: "many words here ", count: 20)])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("context holds 16"), result.stderr)
+    }
+
+    /// Without -m, a model the user put in ./models is chosen over the bundled demo.
+    func testDefaultModelPrefersTheUsersOverTheDemo() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-models-\(getpid())")
+        let models = folder.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(atPath: TestPaths.packageRoot.appendingPathComponent("models/qwentty-demo-q8_0.gguf").path,
+                                         toPath: models.appendingPathComponent("qwentty-demo-q8_0.gguf").path)
+        var result = try qwentty(["info"], in: folder)
+        XCTAssertTrue(result.stdout.contains("qwentty demo"), result.stdout + result.stderr)
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("tiny-qwen2-q8_0.gguf"),
+                                         toPath: models.appendingPathComponent("zz-my-model.gguf").path)
+        result = try qwentty(["info"], in: folder)
+        XCTAssertTrue(result.stdout.contains("tiny random qwen2"), "sorted after the demo, still chosen: " + result.stdout)
     }
 
     func testInfoDescribesAFixture() throws {
