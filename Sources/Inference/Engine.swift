@@ -20,8 +20,9 @@ public final class Engine: @unchecked Sendable {
         /// Text of the reply in progress (already complete UTF-8; not yet sanitised for a terminal), the
         /// decode rate so far and over the last few tokens (what a sparkline plots).
         case token(String, decodeTokensPerSecond: Double, recentTokensPerSecond: Double)
-        /// The reply is complete (or was cut: see `stats.stopReason`).
-        case replyDone(GenerationStats)
+        /// The reply is complete (or was cut: see `stats.stopReason`); `contextUsed` is the conversation's
+        /// length in tokens afterwards (read here, on the engine's thread, which owns the session).
+        case replyDone(GenerationStats, contextUsed: Int)
         /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
         case restored(tokens: Int, seconds: Double, droppedMessages: Int)
         case error(String)
@@ -204,7 +205,7 @@ public final class Engine: @unchecked Sendable {
                     if !t.text.isEmpty { post(.token(t.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
                     return !cancelRequested.load(ordering: .acquiring)
                 case .replyFinished(let stats):
-                    post(.replyDone(stats))
+                    post(.replyDone(stats, contextUsed: session.cache.count))
                 case .assistantSentiment(let r):
                     post(.replySentiment(r))
                 }

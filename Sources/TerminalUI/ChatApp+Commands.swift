@@ -89,7 +89,7 @@ extension ChatApp {
         let size = (try? FileManager.default.attributesOfItem(atPath: options.modelPath)[.size] as? Int) ?? 0
         return "Model \(config.name) (\(config.architecture.rawValue)) · \(options.modelPath) · \(size >> 20) MiB · \(loaded.weightTypeSummary) · "
             + "\(config.layerCount) layers, \(config.hiddenSize) wide, \(config.headCount)/\(config.kvHeadCount) heads · "
-            + "context \(engine.session.cache.contextSize) of \(config.trainedContext) trained · loaded in \(Int(loaded.loadSeconds * 1000)) ms"
+            + "context \(stats.contextSize) of \(config.trainedContext) trained · loaded in \(Int(loaded.loadSeconds * 1000)) ms"
     }
 
     func currentChat() -> SavedChat {

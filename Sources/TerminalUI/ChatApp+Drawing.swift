@@ -24,7 +24,6 @@ extension ChatApp {
             return
         }
         let paneShown = showPane && cols >= Self.paneMinimumColumns
-        transcript.showsLatency = showPane
         let transcriptWidth = paneShown ? cols - Self.paneWidth - 1 : cols
         let height = transcriptHeight()
         let layout = transcript.layout(width: transcriptWidth - 1)

@@ -37,7 +37,10 @@ public final class ChatApp {
     var theme: Theme
     var busy = false
     var showHelp = false
-    var showPane: Bool
+    /// The stats pane is shown (and badges show the classifier's latency: the details come together).
+    var showPane: Bool {
+        didSet { transcript.showsLatency = showPane }
+    }
     var mouseOn: Bool
     var pasting = false
     var pasteBuffer = ""
@@ -62,6 +65,7 @@ public final class ChatApp {
         self.options = options
         theme = options.theme
         showPane = options.statsPane
+        transcript.showsLatency = showPane
         mouseOn = options.mouse
         systemPrompt = engine.session.systemPrompt
         let loaded = engine.loaded
@@ -162,13 +166,13 @@ public final class ChatApp {
         case .token(let text, let rate, let recent):
             transcript.appendToLast(text)
             stats.tokenArrived(rate: rate, recentRate: recent)
-        case .replyDone(let result):
+        case .replyDone(let result, let contextUsed):
             replyAwaitingSentiment = transcript.lastIndex(of: .assistant).map { transcript.entries[$0].id }
             transcript.finishLast(cut: result.stopReason == .cancelled || result.stopReason == .maxTokens)
             if result.stopReason == .contextFull {
                 transcript.append(.notice, "The context is full: /clear starts a new conversation.")
             }
-            stats.replyFinished(result, contextUsed: engine.session.cache.count)
+            stats.replyFinished(result, contextUsed: contextUsed)
             busy = false
             saveSession()
         case .restored(let tokens, let seconds, let dropped):

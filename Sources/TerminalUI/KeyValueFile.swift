@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `key = value` text format shared by theme files and the config file (btop style): one setting per
 /// line, `#` starts a comment line, values may be wrapped in double quotes. Parsing never throws for a
 /// single bad line: it is reported with its line number and the rest of the file still applies, so one
@@ -15,14 +17,14 @@ public struct KeyValueFile: Equatable {
 
     public init(parsing text: String) {
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
-            let line = raw.trimmingCharacters(in: " \t\r")
+            let line = raw.trimmingCharacters(in: Self.blanks)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 problems.append(Problem(line: index + 1, message: "expected `key = value`"))
                 continue
             }
-            let key = String(line[..<equals]).trimmingCharacters(in: " \t").lowercased()
-            var value = String(line[line.index(after: equals)...]).trimmingCharacters(in: " \t")
+            let key = line[..<equals].trimmingCharacters(in: Self.blanks).lowercased()
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: Self.blanks)
             if value.count >= 2, value.first == "\"", value.last == "\"" {
                 value = String(value.dropFirst().dropLast())
             } else if value.hasPrefix("\"") {
@@ -37,20 +39,13 @@ public struct KeyValueFile: Equatable {
         }
     }
 
+    private static let blanks = CharacterSet(charactersIn: " \t\r")
+
     public subscript(key: String) -> String? {
         entries.last { $0.key == key }?.value
     }
 
     public static func == (a: KeyValueFile, b: KeyValueFile) -> Bool {
         a.entries.map(\.key) == b.entries.map(\.key) && a.entries.map(\.value) == b.entries.map(\.value) && a.problems == b.problems
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s.removeFirst() }
-        while let c = s.last, set.contains(c) { s.removeLast() }
-        return String(s)
     }
 }

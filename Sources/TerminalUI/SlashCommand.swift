@@ -1,3 +1,5 @@
+import Foundation
+
 /// A `/command` typed in the input line. Parsing is separate from acting so it is tested without a
 /// terminal and the help text lists exactly what parses.
 public enum SlashCommand: Equatable {
@@ -47,7 +49,7 @@ public enum SlashCommand: Equatable {
         guard line.hasPrefix("/"), !line.hasPrefix("//") else { return nil }
         let body = line.dropFirst()
         let name = String(body.prefix { !$0.isWhitespace }).lowercased()
-        let argument = body.dropFirst(name.count).trimmingCharacters(in: " \t\n")
+        let argument = body.dropFirst(name.count).trimmingCharacters(in: .whitespacesAndNewlines)
         let hasArgument = !argument.isEmpty
         func noArgument(_ command: SlashCommand) -> SlashCommand {
             hasArgument ? .invalid("/\(name) takes no argument") : command
