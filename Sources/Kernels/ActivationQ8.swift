@@ -39,6 +39,11 @@ public final class ActivationQ8 {
         }
         quantizeQ8(x, values, scales, sums, blocks: total / 32)
     }
+
+    /// The last `quantize` result as the panel kernels read it (`length` as passed to `quantize`).
+    func quantized(length: Int) -> QuantizedActivation {
+        QuantizedActivation(values: values, scales: scales, sums: sums, cols: length)
+    }
 }
 
 @inline(never)

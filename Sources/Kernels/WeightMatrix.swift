@@ -40,6 +40,11 @@ public struct WeightMatrix {
     /// reference to 1e-5 (the parity tests use it to prove every block format decodes exactly).
     public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
                          scratch: ActivationQ8, pool: ThreadPool, precision: ActivationPrecision = .quantized) {
+        if precision == .quantized, tokens >= Self.batchDequantizeThreshold, let panel = Int16RowPanel(type: type, cols: cols) {
+            scratch.quantize(x, tokens: tokens, length: cols)
+            multiplyPanels(panel, scratch.quantized(length: cols), tokens: tokens, into: out, pool: pool)
+            return
+        }
         if (usesQuantizedActivation && precision == .float) || tokens >= Self.batchDequantizeThreshold {
             multiplyDequantized(x, tokens: tokens, into: out, pool: pool)
             return
@@ -88,6 +93,33 @@ public enum ActivationPrecision: Sendable {
 }
 
 extension WeightMatrix {
+    /// Prefill for the nibble and K-quant formats: each thread lays out 32 rows at a time as an
+    /// `Int16RowPanel` (in L2) and runs the integer 32-row × 4-token kernel over the whole batch.
+    private func multiplyPanels(_ layout: Int16RowPanel, _ x: QuantizedActivation, tokens: Int,
+                                into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let me = self
+        pool.parallelFor((rows + Int16RowPanel.rows - 1) / Int16RowPanel.rows) { start, end in
+            let panel = UnsafeMutableRawPointer.allocate(byteCount: layout.byteCount, alignment: 64)
+            let values = UnsafeMutablePointer<Int16>.allocate(capacity: me.cols)
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: layout.groups)
+            let biases = UnsafeMutablePointer<Float>.allocate(capacity: layout.groups)
+            let tile = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 16)
+            defer {
+                panel.deallocate()
+                values.deallocate()
+                scales.deallocate()
+                biases.deallocate()
+                tile.deallocate()
+            }
+            for p in start ..< end {
+                let first = p * Int16RowPanel.rows
+                let count = min(Int16RowPanel.rows, me.rows - first)
+                layout.fill(panel, from: me, first: first, count: count, values: values, scales: scales, biases: biases)
+                layout.multiply(panel, x, tokens: tokens, into: out, outStride: me.rows, first: first, count: count, tile: tile)
+            }
+        }
+    }
+
     /// Prefill and reference-precision path: each row as Floats (dequantised once into a per-thread
     /// buffer, or read in place when stored as F32), then dotted against the tokens four at a time.
     private func multiplyDequantized(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
