@@ -22,6 +22,11 @@ public struct WeightMatrix {
     /// batch, and register-blocked Float FMAs outrun the 8-bit integer path per token here.
     public static let batchDequantizeThreshold = 8
 
+    /// From this many tokens on, the nibble and K-quant formats take the integer `Int16RowPanel` path:
+    /// laying out a panel costs about as much as converting rows to Floats, but the kernel is ~2.5×
+    /// faster, which pays off once enough tokens share each panel.
+    public static let panelThreshold = 32
+
     /// Whether this matrix is dotted against a quantised (Q8) activation rather than Floats.
     public var usesQuantizedActivation: Bool { !(type == .f32 || type == .f16 || type == .bf16) }
 
@@ -38,10 +43,19 @@ public struct WeightMatrix {
     /// With `precision: .float` a quantised row is dequantised and dotted against the Float activation
     /// instead: slower, but free of activation rounding, so results can be compared with a Float
     /// reference to 1e-5 (the parity tests use it to prove every block format decodes exactly).
+    ///
+    /// `inputUnchanged: true` says `x` has not been written since the previous `multiply` with this
+    /// `scratch`, so a quantisation of it still there is reused (Q, K and V share one input).
     public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
-                         scratch: ActivationQ8, pool: ThreadPool, precision: ActivationPrecision = .quantized) {
-        if precision == .quantized, tokens >= Self.batchDequantizeThreshold, let panel = Int16RowPanel(type: type, cols: cols) {
-            scratch.quantize(x, tokens: tokens, length: cols)
+                         scratch: ActivationQ8, pool: ThreadPool, precision: ActivationPrecision = .quantized,
+                         inputUnchanged: Bool = false) {
+        func quantizeInput() {
+            if !(inputUnchanged && scratch.holds(x, tokens: tokens, length: cols)) {
+                scratch.quantize(x, tokens: tokens, length: cols, pool: pool)
+            }
+        }
+        if precision == .quantized, tokens >= Self.panelThreshold, let panel = Int16RowPanel(type: type, cols: cols) {
+            quantizeInput()
             multiplyPanels(panel, scratch.quantized(length: cols), tokens: tokens, into: out, pool: pool)
             return
         }
@@ -49,9 +63,8 @@ public struct WeightMatrix {
             multiplyDequantized(x, tokens: tokens, into: out, pool: pool)
             return
         }
-        let quantized = usesQuantizedActivation
-        if quantized {
-            scratch.quantize(x, tokens: tokens, length: cols)
+        if usesQuantizedActivation {
+            quantizeInput()
         }
         let xq = UnsafePointer(scratch.values)
         let xs = UnsafePointer(scratch.scales)

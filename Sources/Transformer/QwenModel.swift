@@ -128,8 +128,8 @@ public final class QwenModel {
                 rmsNorm(x + i * d, layer.attentionNorm, xb + i * d, count: d, epsilon: c.rmsEpsilon)
             }
             layer.query.multiply(xb, tokens: t, into: q, scratch: activationQ8, pool: pool, precision: activationPrecision)
-            layer.key.multiply(xb, tokens: t, into: k, scratch: activationQ8, pool: pool, precision: activationPrecision)
-            layer.value.multiply(xb, tokens: t, into: v, scratch: activationQ8, pool: pool, precision: activationPrecision)
+            layer.key.multiply(xb, tokens: t, into: k, scratch: activationQ8, pool: pool, precision: activationPrecision, inputUnchanged: true)
+            layer.value.multiply(xb, tokens: t, into: v, scratch: activationQ8, pool: pool, precision: activationPrecision, inputUnchanged: true)
             for i in 0 ..< t {
                 if let bias = layer.queryBias { axpy(1, bias, q + i * c.queryWidth, count: c.queryWidth) }
                 if let bias = layer.keyBias { axpy(1, bias, k + i * c.kvWidth, count: c.kvWidth) }
@@ -157,7 +157,7 @@ public final class QwenModel {
                 rmsNorm(x + i * d, layer.ffnNorm, xb + i * d, count: d, epsilon: c.rmsEpsilon)
             }
             layer.gate.multiply(xb, tokens: t, into: gate, scratch: activationQ8, pool: pool, precision: activationPrecision)
-            layer.up.multiply(xb, tokens: t, into: up, scratch: activationQ8, pool: pool, precision: activationPrecision)
+            layer.up.multiply(xb, tokens: t, into: up, scratch: activationQ8, pool: pool, precision: activationPrecision, inputUnchanged: true)
             swiGLU(gate, up, count: t * c.ffnSize)
             layer.down.multiply(gate, tokens: t, into: xb, scratch: activationQ8, pool: pool, precision: activationPrecision)
             axpy(1, xb, x, count: t * d)
