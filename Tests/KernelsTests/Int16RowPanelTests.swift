@@ -21,7 +21,7 @@ final class Int16RowPanelTests: XCTestCase {
 
     func testPanelsMatchTheQuantisedActivationExactly() throws {
         // 70 rows: two full panels and a short one; whole 4-token tiles and a tail of one.
-        let rows = 70, cols = 512, tokens = (WeightMatrix.panelThreshold + 3) / 4 * 4 + 1
+        let rows = 70, cols = 512, tokens = (WeightMatrix.prefillThreshold + 3) / 4 * 4 + 5
         // Token 0 all +1 and token 1 all −1 (every activation value ±127), the rest varied.
         let x: [Float] = (0 ..< tokens * cols).map { i in
             if i < cols { return 1 }
