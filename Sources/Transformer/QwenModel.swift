@@ -110,12 +110,14 @@ public final class QwenModel {
         var start = 0
         while start < tokens.count {
             let end = min(start + maxBatch, tokens.count)
-            forwardBatch(tokens[start ..< end], cache: cache)
+            forwardBatch(tokens[start ..< end], cache: cache, computeLogits: end == tokens.count)
             start = end
         }
     }
 
-    private func forwardBatch(_ tokens: ArraySlice<Int32>, cache: KVCache) {
+    /// `computeLogits` is false for all but a prompt's last batch: only its last token's logits are
+    /// read, and the output head is the largest matrix (151 936 rows), ~5% of a 512-token F16 prefill.
+    private func forwardBatch(_ tokens: ArraySlice<Int32>, cache: KVCache, computeLogits: Bool) {
         let c = config
         let d = c.hiddenSize
         let t = tokens.count
@@ -165,6 +167,7 @@ public final class QwenModel {
             axpy(1, xb, x, count: t * d)
         }
         cache.count = start + t
+        guard computeLogits else { return }
         // Only the last token's logits are needed: prompts are prefilled to predict what follows them.
         rmsNorm(x + (t - 1) * d, weights.outputNorm, xb, count: d, epsilon: c.rmsEpsilon)
         weights.output.multiply(xb, tokens: 1, into: logits, scratch: activationQ8, pool: pool, precision: activationPrecision)
