@@ -218,16 +218,11 @@ func dotKQuant(_ type: GGMLType, _ w: UnsafeRawPointer, _ x: QuantizedRow, super
                     acc += x.scales[b * 8 + g] * d * Float(Int32(scales[2 * g]) &* s0 &+ Int32(scales[2 * g + 1]) &* s1)
                 }
             } else {
-                let d = loadHalf(block)
-                let dmin = loadHalf(block, 2)
-                let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
-                for j in 0 ..< 8 {
-                    let (sc, m) = KQuant.scaleMin(packed, j)
-                    KQuant.subBlock(fifthBit: type == .q5_K, block, j, q)
+                KQuant.forEachSubBlock(fifthBit: type == .q5_K, block, q) { j, scale, offset in
                     let xv = x.values + (b * 8 + j) * 32
                     var sum: Int32 = 0
                     for l in 0 ..< 32 { sum &+= q[l] &* Int32(xv[l]) }
-                    acc += x.scales[b * 8 + j] * (d * Float(sc) * Float(sum) - dmin * Float(m) * Float(x.sums[b * 8 + j]))
+                    acc += x.scales[b * 8 + j] * (scale * Float(sum) - offset * Float(x.sums[b * 8 + j]))
                 }
             }
         }

@@ -113,18 +113,11 @@ struct Int16RowPanel {
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { buffer in
                 guard let q = buffer.baseAddress else { return }
                 for b in 0 ..< cols / 256 {
-                    let block = src + b * type.blockBytes
-                    let d = loadHalf(block)
-                    let dmin = loadHalf(block, 2)
-                    let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
-                    for j in 0 ..< 8 {
-                        let (sc, m) = KQuant.scaleMin(packed, j)
-                        KQuant.subBlock(fifthBit: type == .q5_K, block, j, q)
+                    KQuant.forEachSubBlock(fifthBit: type == .q5_K, src + b * type.blockBytes, q) { j, scale, minimum in
                         let v = values + (b * 8 + j) * 32
                         for l in 0 ..< 32 { v[l] = Int16(truncatingIfNeeded: q[l] &- offset) }
-                        let scale = d * Float(sc)
                         scales[b * 8 + j] = scale
-                        biases[b * 8 + j] = Float(offset) * scale - dmin * Float(m)
+                        biases[b * 8 + j] = Float(offset) * scale - minimum
                     }
                 }
             }

@@ -39,6 +39,21 @@ enum KQuant {
         }
     }
 
+    /// Walks the eight 32-weight sub-blocks of one Q4_K/Q5_K block: `body(j, scale, offset)` runs with
+    /// sub-block j's unsigned values in `q` and w = scale · n − offset (scale = d·sc, offset = dmin·m).
+    @inline(__always)
+    static func forEachSubBlock(fifthBit: Bool, _ block: UnsafeRawPointer, _ q: UnsafeMutablePointer<Int32>,
+                                _ body: (_ j: Int, _ scale: Float, _ offset: Float) -> Void) {
+        let d = loadHalf(block)
+        let dmin = loadHalf(block, 2)
+        let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
+        for j in 0 ..< 8 {
+            let (sc, m) = scaleMin(packed, j)
+            subBlock(fifthBit: fifthBit, block, j, q)
+            body(j, d * Float(sc), dmin * Float(m))
+        }
+    }
+
     /// The 32 signed values (n6 − 32) of 32-weight group `g` (0..<8) of a Q6_K block, into `out`.
     @inline(__always)
     static func q6Group(_ block: UnsafeRawPointer, _ g: Int, _ out: UnsafeMutablePointer<Int32>) {
@@ -72,14 +87,7 @@ func dequantizeKQuantRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsaf
                     for l in 16 ..< 32 { y[g * 32 + l] = d1 * Float(q[l]) }
                 }
             } else {
-                let d = loadHalf(block)
-                let dmin = loadHalf(block, 2)
-                let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
-                for j in 0 ..< 8 {
-                    let (sc, m) = KQuant.scaleMin(packed, j)
-                    let scale = d * Float(sc)
-                    let offset = dmin * Float(m)
-                    KQuant.subBlock(fifthBit: type == .q5_K, block, j, q)
+                KQuant.forEachSubBlock(fifthBit: type == .q5_K, block, q) { j, scale, offset in
                     for l in 0 ..< 32 { y[j * 32 + l] = scale * Float(q[l]) - offset }
                 }
             }
