@@ -45,6 +45,9 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "TestSupport"], swiftSettings: engineFlags),
+        // The real Qwen2.5-Coder-0.5B Q4_K_M file (scripts/fetch-real-model.sh): parity with transformers and
+        // llama.cpp, the chat template, sentiment accuracy.
+        .testTarget(name: "RealModelTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
         .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
     ]

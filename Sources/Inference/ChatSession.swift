@@ -46,26 +46,13 @@ public final class ChatSession {
         return out
     }
 
-    /// What a chat turn reports, in order: the user message's sentiment (before the reply starts), the
-    /// reply's tokens, the reply's end, then the reply's sentiment.
-    public enum Event {
-        case userSentiment(SentimentClassifier.Result)
-        case token(GeneratedToken)
-        /// The reply is complete (sent before its sentiment, so the screen can close the reply first).
-        case replyFinished(GenerationStats)
-        case assistantSentiment(SentimentClassifier.Result)
-    }
-
-    /// Sends a user message and streams the reply through `onEvent` (return false from a token event to
-    /// cancel). With a `classifier`, both messages get a sentiment; it runs on its own cache, so the
-    /// conversation's cache is untouched.
-    public func send(_ text: String, sampler: inout Sampler, maxTokens: Int, classifier: SentimentClassifier? = nil,
-                     onEvent: (Event) -> Bool) throws -> TextGenerator.Result {
+    /// Sends a user message and streams the reply through `onToken` (return false to cancel).
+    public func send(_ text: String, sampler: inout Sampler, maxTokens: Int,
+                     onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
         let prompt = pendingTokens(forUserText: text)
         if cache.count + prompt.count + 1 > cache.contextSize {
             throw ForwardError.contextFull(needed: cache.count + prompt.count + 1, contextSize: cache.contextSize)
         }
-        if let classifier { _ = onEvent(.userSentiment(try classifier.classify(text))) }
         var reply = ""
         let start = cache.count
         let result: TextGenerator.Result
@@ -73,7 +60,7 @@ public final class ChatSession {
             result = try generator.generate(prompt: prompt, cache: cache, sampler: &sampler, maxTokens: maxTokens,
                                             history: tokens) { event in
                 reply += event.text
-                return onEvent(.token(event))
+                return onToken(event)
             }
         } catch {
             cache.truncate(to: start)  // the turn never happened: the cache still matches `tokens`
@@ -84,8 +71,6 @@ public final class ChatSession {
         turnStarts.append(start)
         messages.append(ChatMessage(role: .user, content: text))
         messages.append(ChatMessage(role: .assistant, content: reply))
-        _ = onEvent(.replyFinished(result.stats))
-        if let classifier { _ = onEvent(.assistantSentiment(try classifier.classify(reply))) }
         return result
     }
 

@@ -7,31 +7,38 @@ import Transformer
 /// The model's own thread: it owns the chat session and the sentiment classifier and serves a queue of
 /// jobs, so the UI thread never waits on inference.
 ///
-/// Results come back as `Event`s through a locked queue plus a self-pipe: every event also writes one
-/// byte to `wakeDescriptor`, which the UI `poll()`s together with stdin, then `drainEvents()`. Cancelling
-/// sets an atomic flag the decode loop checks between tokens; the cut reply stays in the conversation,
-/// marked as cut, and the KV cache stays consistent.
+/// Every job gets a `RequestID` when it is queued, and every event names the request it answers, so the
+/// UI only has to remember which message a request was for. Results come back as `Event`s through a
+/// locked queue plus a self-pipe: every event also writes one byte to `wakeDescriptor`, which the UI
+/// `poll()`s together with stdin, then `drainEvents()`.
+///
+/// Scheduling: jobs run in the order they were queued, except `.classify(_, .background)` (a finished
+/// reply's badge), which runs only when nothing else is waiting. A background classification that is
+/// running when other work arrives is interrupted between two layers, put back, and finished later, so a
+/// new message never waits for the previous reply's badge. Cancelling (Esc) sets an atomic flag that the
+/// decode loop checks between tokens; the cut reply stays in the conversation, marked as cut, and the KV
+/// cache stays consistent.
 public final class Engine: @unchecked Sendable {
-    public enum Event: Sendable {
-        /// Sentiment of the user message being answered (sent before any reply token).
-        case userSentiment(SentimentClassifier.Result)
-        /// Sentiment of the reply just completed.
-        case replySentiment(SentimentClassifier.Result)
-        /// Text of the reply in progress (already complete UTF-8; not yet sanitised for a terminal), the
-        /// decode rate so far and over the last few tokens (what a sparkline plots).
-        case token(String, decodeTokensPerSecond: Double, recentTokensPerSecond: Double)
-        /// The reply is complete (or was cut: see `stats.stopReason`); `contextUsed` is the conversation's
-        /// length in tokens afterwards (read here, on the engine's thread, which owns the session).
-        case replyDone(GenerationStats, contextUsed: Int)
-        /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
-        case restored(tokens: Int, seconds: Double, droppedMessages: Int)
-        case error(String)
+    /// Names one queued job; the events it causes carry it.
+    public struct RequestID: Hashable, Sendable, CustomStringConvertible {
+        public let value: Int
+        public var description: String { "#\(value)" }
     }
 
-    /// What the engine thread is asked to do, served in order.
+    /// How urgent a classification is.
+    public enum Priority: Sendable {
+        /// In queue order, like any job: a user's message, whose badge comes before the reply.
+        case normal
+        /// Only when the engine is otherwise idle, and interrupted by any other job.
+        case background
+    }
+
+    /// What the engine thread is asked to do.
     public enum Job: Sendable {
         /// Answer a user message.
         case send(String)
+        /// Sentiment of a text (a message or a finished reply).
+        case classify(String, Priority)
         /// Take back the last exchange and answer the same user message again.
         case regenerate
         /// Take back the last exchange (the UI puts the message back in the editor).
@@ -44,6 +51,31 @@ public final class Engine: @unchecked Sendable {
         case restore([ChatMessage], systemPrompt: String?)
     }
 
+    /// How a reply ended.
+    public struct ReplySummary: Sendable {
+        public let stats: GenerationStats
+        /// The reply's whole text, as the model wrote it (not yet sanitised for a terminal).
+        public let text: String
+        /// The conversation's length in tokens afterwards (read on the engine's thread, which owns it).
+        public let contextUsed: Int
+    }
+
+    public enum Event: Sendable {
+        /// The sentiment a `.classify` request asked for.
+        case sentiment(RequestID, SentimentClassifier.Result)
+        /// Text of the reply in progress (complete UTF-8; not yet sanitised for a terminal), with the
+        /// decode rate so far and over the last few tokens (what a sparkline plots).
+        case token(RequestID, String, decodeTokensPerSecond: Double, recentTokensPerSecond: Double)
+        /// The time from queueing a reply request to its first token: what the user waited, including
+        /// any job that ran before it (the message's own badge). Sent just before that token.
+        case firstToken(RequestID, waitSeconds: Double)
+        /// The reply is complete (or was cut: see `stats.stopReason`).
+        case replyDone(RequestID, ReplySummary)
+        /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
+        case restored(RequestID, tokens: Int, seconds: Double, droppedMessages: Int)
+        case error(RequestID, String)
+    }
+
     public let loaded: LoadedModel
     public let session: ChatSession
     public let classifier: SentimentClassifier?
@@ -53,15 +85,27 @@ public final class Engine: @unchecked Sendable {
     public let wakeDescriptor: Int32
     private let wakeWriter: Int32
     private let cancelRequested = Atomic<Bool>(false)
+    /// Jobs waiting that are not background work: a background classification gives way while > 0.
+    private let urgentWaiting = Atomic<Int>(0)
     private let lock = NSCondition()
-    private var jobs: [Job] = []
+    private struct Queued {
+        let id: RequestID
+        let job: Job
+        let queuedAt: Double
+        var isBackground: Bool {
+            if case .classify(_, .background) = job { return true }
+            return false
+        }
+    }
+    private var jobs: [Queued] = []
+    private var nextID = 1
     private var events: [Event] = []
     private var stopping = false
     private var finished = false
     private var thread: Thread?
 
     public init(loaded: LoadedModel, samplerSettings: SamplerSettings, systemPrompt: String? = nil,
-                maxReplyTokens: Int = 512) throws {
+                maxReplyTokens: Int = 512, sentimentPrompt: SentimentPrompt = .builtIn) throws {
         guard let template = loaded.template else {
             throw ChatTemplate.TemplateError.noChatTokens
         }
@@ -70,7 +114,8 @@ public final class Engine: @unchecked Sendable {
         self.maxReplyTokens = maxReplyTokens
         session = ChatSession(generator: loaded.generator, template: template, contextSize: loaded.contextSize,
                               systemPrompt: systemPrompt, thinking: false)
-        classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
+        classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
+                                              prompt: sentimentPrompt)
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw EngineError.pipe }
         _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
@@ -91,16 +136,17 @@ public final class Engine: @unchecked Sendable {
         close(wakeWriter)
     }
 
-    /// Queues a user message. Events for it (user sentiment, tokens, done, reply sentiment) follow.
-    public func submit(_ text: String) {
-        enqueue(.send(text))
-    }
-
-    public func enqueue(_ job: Job) {
+    /// Queues a job and returns the id its events will carry.
+    @discardableResult
+    public func enqueue(_ job: Job) -> RequestID {
         lock.lock()
-        jobs.append(job)
+        let queued = Queued(id: RequestID(value: nextID), job: job, queuedAt: monotonicSeconds())
+        nextID += 1
+        jobs.append(queued)
+        if !queued.isBackground { urgentWaiting.add(1, ordering: .releasing) }
         lock.signal()
         lock.unlock()
+        return queued.id
     }
 
     /// Asks the reply in progress to stop after the current token.
@@ -115,6 +161,7 @@ public final class Engine: @unchecked Sendable {
         lock.lock()
         stopping = true
         jobs.removeAll()
+        urgentWaiting.store(1, ordering: .releasing)  // a background classification in progress gives way
         lock.signal()
         while !finished { lock.wait() }
         lock.unlock()
@@ -139,6 +186,7 @@ public final class Engine: @unchecked Sendable {
         _ = write(wakeWriter, &byte, 1)
     }
 
+    /// The next job: the oldest that is not background work, else the oldest background one.
     private func serve() {
         while true {
             lock.lock()
@@ -149,70 +197,99 @@ public final class Engine: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            let job = jobs.removeFirst()
+            let index = jobs.firstIndex { !$0.isBackground } ?? 0
+            let next = jobs.remove(at: index)
+            if !next.isBackground { urgentWaiting.subtract(1, ordering: .releasing) }
             lock.unlock()
             cancelRequested.store(false, ordering: .releasing)
-            perform(job)
+            perform(next)
         }
     }
 
-    private func perform(_ job: Job) {
-        switch job {
+    /// Puts an interrupted background job back at the head of the background work.
+    private func requeue(_ queued: Queued) {
+        lock.lock()
+        let index = jobs.firstIndex { $0.isBackground } ?? jobs.endIndex
+        jobs.insert(queued, at: index)
+        lock.unlock()
+    }
+
+    private func perform(_ queued: Queued) {
+        let id = queued.id
+        switch queued.job {
         case .send(let text):
-            answer(text)
+            answer(text, id: id, queuedAt: queued.queuedAt, regenerate: false)
+        case .classify(let text, let priority):
+            classify(text, queued: queued, interruptible: priority == .background)
         case .regenerate:
-            if let text = session.dropLastExchange() { answer(text) } else { post(.error("nothing to regenerate")) }
+            answer(nil, id: id, queuedAt: queued.queuedAt, regenerate: true)
         case .dropLastExchange:
             session.dropLastExchange()
         case .reset:
             session.reset()
         case .setSystemPrompt(let prompt):
             session.systemPrompt = prompt
-            rebuild(session.messages)
+            rebuild(session.messages, id: id)
         case .restore(let messages, let prompt):
             session.systemPrompt = prompt
-            rebuild(messages)
+            rebuild(messages, id: id)
+        }
+    }
+
+    private func classify(_ text: String, queued: Queued, interruptible: Bool) {
+        guard let classifier else {
+            post(.error(queued.id, "sentiment is not available for this model"))
+            return
+        }
+        do {
+            let result = try classifier.classify(text, interrupt: interruptible ? { [unowned self] in
+                urgentWaiting.load(ordering: .acquiring) > 0
+            } : nil)
+            post(.sentiment(queued.id, result))
+        } catch ForwardError.interrupted {
+            requeue(queued)
+        } catch {
+            post(.error(queued.id, "sentiment: \(error)"))
         }
     }
 
     /// Re-prefills `messages`, keeping a quarter of the context free for the next turns.
-    private func rebuild(_ messages: [ChatMessage]) {
+    private func rebuild(_ messages: [ChatMessage], id: RequestID) {
         let start = monotonicSeconds()
         do {
             let dropped = try session.restore(messages, budget: session.cache.contextSize * 3 / 4)
-            post(.restored(tokens: session.cache.count, seconds: monotonicSeconds() - start, droppedMessages: dropped))
+            post(.restored(id, tokens: session.cache.count, seconds: monotonicSeconds() - start, droppedMessages: dropped))
         } catch {
-            post(.error("\(error)"))
+            post(.error(id, "\(error)"))
         }
     }
 
-    private func answer(_ text: String) {
+    /// Answers `text`, or (regenerate) takes back the last exchange and answers its message again.
+    private func answer(_ text: String?, id: RequestID, queuedAt: Double, regenerate: Bool) {
+        guard let message = text ?? session.dropLastExchange() else {
+            post(.error(id, "nothing to regenerate"))
+            return
+        }
         var sampler = Sampler(settings: samplerSettings)
         samplerSettings.seed &+= 1
         var times: [Double] = []
+        var reply = ""
         do {
-            _ = try session.send(text, sampler: &sampler, maxTokens: maxReplyTokens, classifier: classifier) { event in
-                switch event {
-                case .userSentiment(let r):
-                    post(.userSentiment(r))
-                case .token(let t):
-                    let now = monotonicSeconds()
-                    times.append(now)
-                    let rate = times.count > 1 ? Double(times.count - 1) / max(1e-9, now - times[0]) : 0
-                    // Rate over the last 8 tokens: the within-reply curve without single-token jitter.
-                    let window = min(8, times.count - 1)
-                    let recent = window > 0 ? Double(window) / max(1e-9, now - times[times.count - 1 - window]) : 0
-                    if !t.text.isEmpty { post(.token(t.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
-                    return !cancelRequested.load(ordering: .acquiring)
-                case .replyFinished(let stats):
-                    post(.replyDone(stats, contextUsed: session.cache.count))
-                case .assistantSentiment(let r):
-                    post(.replySentiment(r))
-                }
-                return true
+            let result = try session.send(message, sampler: &sampler, maxTokens: maxReplyTokens) { token in
+                let now = monotonicSeconds()
+                if times.isEmpty { post(.firstToken(id, waitSeconds: now - queuedAt)) }
+                times.append(now)
+                reply += token.text
+                let rate = times.count > 1 ? Double(times.count - 1) / max(1e-9, now - times[0]) : 0
+                // Rate over the last 8 tokens: the within-reply curve without single-token jitter.
+                let window = min(8, times.count - 1)
+                let recent = window > 0 ? Double(window) / max(1e-9, now - times[times.count - 1 - window]) : 0
+                if !token.text.isEmpty { post(.token(id, token.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
+                return !cancelRequested.load(ordering: .acquiring)
             }
+            post(.replyDone(id, ReplySummary(stats: result.stats, text: reply, contextUsed: session.cache.count)))
         } catch {
-            post(.error("\(error)"))
+            post(.error(id, "\(error)"))
         }
     }
 }

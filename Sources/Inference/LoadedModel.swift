@@ -18,6 +18,8 @@ public final class LoadedModel {
     /// Default context when none is asked for: enough for a long chat, while the F32 KV cache of a
     /// 0.5B model stays ~50 MB instead of the ~400 MB a full 32k context would take.
     public static let defaultContextSize = 4096
+    /// Positions the sentiment classifier may need: its cached prompt, a message window and the answer.
+    public static let classifierContext = 2048
 
     public init(path: String, threads: Int? = nil, contextSize: Int? = nil) throws {
         let start = monotonicSeconds()
@@ -27,7 +29,9 @@ public final class LoadedModel {
         let config = try ModelConfig(gguf: file)
         let context = max(16, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
         self.contextSize = context
-        model = try QwenModel(file: file, pool: pool, maxContext: context)
+        // The sentiment classifier keeps its own cache (cached prompt + a message window), which may be
+        // longer than a small chat context (`-c 256`); the model's position tables cover both.
+        model = try QwenModel(file: file, pool: pool, maxContext: max(context, min(Self.classifierContext, config.trainedContext)))
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
             throw file.error("tokenizer.ggml.tokens", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
         }

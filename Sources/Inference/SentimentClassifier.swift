@@ -5,26 +5,27 @@ import Transformer
 
 /// Sentiment of a message from the chat model itself: one model, two tasks, switched by prompt.
 ///
-/// The prompt is a chat: a fixed system instruction, a user turn "Classify the sentiment of this
-/// message:" + the message, and the assistant header (with an empty think block for Qwen3). Instead of
-/// generating an answer, the next-token log-probabilities of each label's tokens are read off the logits:
-/// a label's score is the sum of its tokens' log-probabilities, and the probabilities are the softmax of
-/// the scores over the labels. One prefill per message, no sampling.
+/// The prompt (`SentimentPrompt`) is a chat: instruction, worked examples as earlier exchanges, then the
+/// message. Instead of generating an answer, the next-token log-probabilities of each label's words are
+/// read off the logits after the assistant header: a word's log-probability is the sum of its tokens'
+/// (teacher-forced), a label's score is log Σ p(word) over its words, and the probabilities are the
+/// softmax of the scores plus the labels' biases. One prefill per message, no sampling.
 ///
-/// The prompt is a concatenation of token ids: prefix (system turn and the start of the user turn) +
-/// the message, tokenized on its own + suffix (end of turn, assistant header). The prefix never changes,
-/// so it is prefilled once into this classifier's own KV cache and each message only prefills its own
-/// tokens and the suffix on top of it. The chat session's cache is never touched.
+/// The prompt is a concatenation of token ids: prefix (system turn, examples, the start of the user turn
+/// and its request) + the message, tokenized on its own + suffix (end of turn, assistant header). The
+/// prefix never changes, so it is prefilled once into this classifier's own KV cache and each message
+/// only prefills its own tokens and the suffix on top of it. The chat session's cache is never touched.
 public final class SentimentClassifier {
     public struct Result: Sendable {
         public let label: String
         public let probability: Float
-        /// Probability of every label, in `labels` order (they sum to 1).
+        /// Probability of every label, in `labels` order (they sum to 1), biases applied.
         public let probabilities: [Float]
-        /// Each label's score: the sum of its tokens' log-probabilities.
+        /// Each label's raw score: log Σ p(word) over its words, straight from the model (before the
+        /// label's bias).
         public let scores: [Double]
         public let latencySeconds: Double
-        /// Message tokens that did not fit the classifier's context and were left out (0 normally).
+        /// Message tokens left out of the window the classifier reads (0 for messages that fit).
         public let truncatedTokens: Int
 
         public init(label: String, probability: Float, probabilities: [Float], scores: [Double],
@@ -38,94 +39,159 @@ public final class SentimentClassifier {
         }
     }
 
-    public static let defaultLabels = ["Positive", "Negative", "Neutral"]
-    public static let instruction = "You are a sentiment classifier. Read the user's message and answer with exactly one word: Positive, Negative or Neutral."
-    public static let request = "Classify the sentiment of this message:\n\n"
+    public static var defaultLabels: [String] { SentimentPrompt.builtIn.labelNames }
+    /// Longest message, in tokens, that is read whole; a longer one is read as its beginning and its end
+    /// (three quarters and one quarter of this). A reply's tone is set by how it opens and how it closes,
+    /// and the bound keeps a badge for a 2 000-token reply as cheap as one for a short one.
+    public static let defaultWindow = 128
 
-    public let labels: [String]
+    public let prompt: SentimentPrompt
+    public var labels: [String] { prompt.labelNames }
     public let prefixTokens: [Int32]
     public let suffixTokens: [Int32]
-    public let labelTokens: [[Int32]]
-    /// Longest message (in tokens) the classifier reads; longer ones are cut to their beginning.
-    public let maxMessageTokens: Int
+    /// Per label, per word: the word's tokens.
+    public let labelWords: [[[Int32]]]
+    /// See `defaultWindow` (smaller only when the model's context is).
+    public let window: Int
+    /// Examples in the cached prefix: all of the prompt's, unless the model's context is too small.
+    public let examplesUsed: Int
     private let model: QwenModel
     private let tokenizer: QwenTokenizer
     private let cache: KVCache
     private var prefixReady = false
     private var logprobScratch: [Float] = []
 
-    public init(model: QwenModel, tokenizer: QwenTokenizer, template: ChatTemplate, labels: [String] = defaultLabels,
-                maxMessageTokens: Int = 512) throws {
-        guard labels.count >= 2 else { throw ClassifierError.tooFewLabels }
+    public init(model: QwenModel, tokenizer: QwenTokenizer, template: ChatTemplate,
+                prompt: SentimentPrompt = .builtIn, window: Int = defaultWindow) throws {
+        guard prompt.labels.count >= 2 else { throw ClassifierError.tooFewLabels }
         self.model = model
         self.tokenizer = tokenizer
-        self.labels = labels
-        labelTokens = labels.map { tokenizer.encode($0) }
-        if let empty = labelTokens.firstIndex(where: \.isEmpty) { throw ClassifierError.emptyLabel(labels[empty]) }
-        prefixTokens = template.turn(ChatMessage(role: .system, content: Self.instruction))
-            + template.turnStart(.user) + tokenizer.encode(Self.request)
+        self.prompt = prompt
+        labelWords = prompt.labels.map { label in label.words.map { tokenizer.encode($0) } }
+        for (label, words) in zip(prompt.labels, labelWords) where words.isEmpty || words.contains(where: \.isEmpty) {
+            throw ClassifierError.emptyLabel(label.name)
+        }
+        for example in prompt.examples where !prompt.labels.contains(where: { $0.name == example.label }) {
+            throw ClassifierError.unknownExampleLabel(example.label)
+        }
         suffixTokens = [template.endOfTurn] + template.turnSeparator + template.generationPrompt(thinking: false)
-        let longestLabel = labelTokens.map(\.count).max() ?? 1
-        let context = min(model.maxContext, prefixTokens.count + maxMessageTokens + suffixTokens.count + longestLabel)
-        self.maxMessageTokens = max(1, context - prefixTokens.count - suffixTokens.count - longestLabel)
+        let longestWord = labelWords.joined().map(\.count).max() ?? 1
+        // Examples are dropped from the end while the prompt would leave less than a short message's room
+        // in the model's context: only tiny test models have so little (real Qwen files have ≥ 32k).
+        let room = max(4, min(window, 64))
+        var examples = prompt.examples
+        var prefix = Self.prefix(prompt, examples: examples, template: template, tokenizer: tokenizer)
+        while !examples.isEmpty, prefix.count + room + suffixTokens.count + longestWord > model.maxContext {
+            examples.removeLast()
+            prefix = Self.prefix(prompt, examples: examples, template: template, tokenizer: tokenizer)
+        }
+        prefixTokens = prefix
+        examplesUsed = examples.count
+        self.window = max(4, min(window, model.maxContext - prefix.count - suffixTokens.count - longestWord))
+        let context = prefixTokens.count + self.window + suffixTokens.count + longestWord
+        guard context <= model.maxContext else {
+            throw ClassifierError.promptTooLong(tokens: context, contextSize: model.maxContext)
+        }
         cache = model.makeCache(contextSize: context)
     }
 
+    /// System turn, the examples as earlier exchanges (answered by their label's first word), and the
+    /// start of the user turn up to the message.
+    private static func prefix(_ prompt: SentimentPrompt, examples: [SentimentPrompt.Example], template: ChatTemplate,
+                               tokenizer: QwenTokenizer) -> [Int32] {
+        var prefix = template.turn(ChatMessage(role: .system, content: prompt.instruction))
+        for example in examples {
+            let answer = prompt.labels.first { $0.name == example.label }?.words.first ?? example.label
+            prefix += template.turn(ChatMessage(role: .user, content: prompt.request + example.text))
+            prefix += template.generationPrompt(thinking: false) + tokenizer.encode(answer) + [template.endOfTurn] + template.turnSeparator
+        }
+        return prefix + template.turnStart(.user) + tokenizer.encode(prompt.request)
+    }
+
     public enum ClassifierError: Error, CustomStringConvertible {
-        case tooFewLabels, emptyLabel(String)
+        case tooFewLabels, emptyLabel(String), unknownExampleLabel(String), promptTooLong(tokens: Int, contextSize: Int)
         public var description: String {
             switch self {
             case .tooFewLabels: return "sentiment needs at least two labels"
-            case .emptyLabel(let l): return "label '\(l)' encodes to no tokens"
+            case .emptyLabel(let l): return "label '\(l)' has a word that encodes to no tokens"
+            case .unknownExampleLabel(let l): return "a sentiment example has label '\(l)', which is not one of the prompt's labels"
+            case .promptTooLong(let tokens, let size):
+                return "the sentiment prompt needs \(tokens) tokens of context but the model was loaded with \(size)"
             }
         }
+    }
+
+    /// The message tokens as classified: the whole message, or its beginning and end when it is longer
+    /// than `window`; and how many tokens were left out.
+    public func messageTokens(for text: String) -> (tokens: [Int32], truncated: Int) {
+        let message = tokenizer.encode(text)
+        guard message.count > window else { return (message, 0) }
+        let tail = window / 4
+        return (Array(message.prefix(window - tail) + message.suffix(tail)), message.count - window)
     }
 
     /// The full prompt for `text` (prefix + message + suffix), as classified.
     public func promptTokens(for text: String) -> (tokens: [Int32], truncated: Int) {
-        let message = tokenizer.encode(text)
-        let kept = Array(message.prefix(maxMessageTokens))
-        return (prefixTokens + kept + suffixTokens, message.count - kept.count)
+        let (message, truncated) = messageTokens(for: text)
+        return (prefixTokens + message + suffixTokens, truncated)
     }
 
     /// Classifies `text`. With `usePrefixCache` off, the prefix is prefilled again (for measurement and
-    /// for the test that both ways give the same answer).
-    public func classify(_ text: String, usePrefixCache: Bool = true) throws -> Result {
+    /// for the test that both ways give the same answer). `interrupt` is passed to the forward passes:
+    /// when it fires, `ForwardError.interrupted` is thrown and nothing is lost (the prefix stays cached).
+    public func classify(_ text: String, usePrefixCache: Bool = true, interrupt: (() -> Bool)? = nil) throws -> Result {
         let start = monotonicSeconds()
-        let (prompt, truncated) = promptTokens(for: text)
+        let (message, truncated) = messageTokens(for: text)
+        let scores = try rawScores(message, usePrefixCache: usePrefixCache, interrupt: interrupt)
+        let probabilities = withBiases(scores)
+        let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0
+        return Result(label: labels[best], probability: probabilities[best], probabilities: probabilities, scores: scores,
+                      latencySeconds: monotonicSeconds() - start, truncatedTokens: truncated)
+    }
+
+    /// Probabilities from raw scores: each label's bias added, then the softmax.
+    func withBiases(_ scores: [Double]) -> [Float] {
+        let adjusted = scores.indices.map { scores[$0] + prompt.labels[$0].bias }
+        let top = adjusted.max() ?? 0
+        let weights = adjusted.map { exp($0 - top) }
+        let total = weights.reduce(0, +)
+        return weights.map { Float($0 / total) }
+    }
+
+    /// Each label's log Σ p(word) for `message` after the prompt.
+    private func rawScores(_ message: [Int32], usePrefixCache: Bool, interrupt: (() -> Bool)?) throws -> [Double] {
         if usePrefixCache {
             if !prefixReady {
                 cache.truncate(to: 0)
-                try model.forward(prefixTokens, cache: cache)
+                try model.forward(prefixTokens, cache: cache, interrupt: interrupt)
                 prefixReady = true
             }
             cache.truncate(to: prefixTokens.count)
-            try model.forward(Array(prompt[prefixTokens.count...]), cache: cache)
+            try model.forward(message + suffixTokens, cache: cache, interrupt: interrupt)
         } else {
             cache.truncate(to: 0)
             prefixReady = false
-            try model.forward(prompt, cache: cache)
+            try model.forward(prefixTokens + message + suffixTokens, cache: cache, interrupt: interrupt)
         }
         let promptEnd = cache.count
         let firstStep = logSoftmax()
         var scores: [Double] = []
-        for tokens in labelTokens {
-            var score = Double(firstStep[Int(tokens[0])])
-            // Later tokens of a multi-token label: feed the label so far, read the next token's logprob.
-            for i in 1 ..< max(1, tokens.count) {
-                try model.forward([tokens[i - 1]], cache: cache)
-                score += Double(logSoftmax()[Int(tokens[i])])
+        for words in labelWords {
+            var wordScores: [Double] = []
+            for tokens in words {
+                var score = Double(firstStep[Int(tokens[0])])
+                // Later tokens of a multi-token word: feed the word so far, read the next token's logprob.
+                for i in 1 ..< max(1, tokens.count) {
+                    try model.forward([tokens[i - 1]], cache: cache, interrupt: interrupt)
+                    score += Double(logSoftmax()[Int(tokens[i])])
+                }
+                cache.truncate(to: promptEnd)
+                wordScores.append(score)
             }
-            cache.truncate(to: promptEnd)
-            scores.append(score)
+            let top = wordScores.max() ?? 0
+            scores.append(top + log(wordScores.reduce(0) { $0 + exp($1 - top) }))
         }
-        let top = scores.max() ?? 0
-        let weights = scores.map { exp($0 - top) }
-        let total = weights.reduce(0, +)
-        let probabilities = weights.map { Float($0 / total) }
-        let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0
-        return Result(label: labels[best], probability: probabilities[best], probabilities: probabilities, scores: scores,
-                      latencySeconds: monotonicSeconds() - start, truncatedTokens: truncated)
+        return scores
     }
 
     /// Log-softmax of the model's current logits (into a reused buffer).

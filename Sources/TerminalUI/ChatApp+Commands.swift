@@ -39,8 +39,7 @@ extension ChatApp {
                 return
             }
             transcript.removeEntries(at: [reply])
-            startReply(userText: nil)
-            engine.enqueue(.regenerate)
+            startReply(engine.enqueue(.regenerate))
         case .edit:
             guard let user = transcript.lastIndex(of: .user) else {
                 transcript.append(.notice, "Nothing to edit yet.")

@@ -49,9 +49,10 @@ public final class ChatApp {
     let started = Date()
     var sessionPath: String?
     var systemPrompt: String?
-    /// The messages the engine's next sentiment events belong to (by entry id).
-    var userAwaitingSentiment: Int?
-    var replyAwaitingSentiment: Int?
+    /// The transcript entry each pending badge request is for.
+    var badgeRequests: [Engine.RequestID: Int] = [:]
+    /// The reply in progress: its request and its transcript entry.
+    var reply: (request: Engine.RequestID, entry: Int)?
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside an 70-column transcript; narrower, it folds into the status line.
@@ -78,11 +79,11 @@ public final class ChatApp {
         stats.sampleMemory()
         if let (chat, _) = options.resume {
             for message in chat.messages where message.role != .notice {
-                transcript.append(message.role, message.content)
-                if message.cut == true { transcript.finishLast(cut: true) }
-                if let label = message.sentiment, let p = message.sentimentProbability, let last = transcript.entries.indices.last {
+                let entry = transcript.append(message.role, message.content)
+                if message.cut == true { transcript.finish(entry: entry, cut: true) }
+                if let label = message.sentiment, let p = message.sentimentProbability {
                     transcript.setSentiment(SentimentClassifier.Result(label: label, probability: p, probabilities: [], scores: [],
-                                                                       latencySeconds: 0, truncatedTokens: 0), at: last)
+                                                                       latencySeconds: 0, truncatedTokens: 0), entry: entry)
                 }
             }
         }
@@ -156,37 +157,48 @@ public final class ChatApp {
 
     func handle(_ event: Engine.Event) {
         switch event {
-        case .userSentiment(let result):
-            if let i = transcript.index(ofID: userAwaitingSentiment) { transcript.setSentiment(result, at: i) }
+        case .sentiment(let request, let result):
+            if let entry = badgeRequests.removeValue(forKey: request) { transcript.setSentiment(result, entry: entry) }
             stats.lastSentimentSeconds = result.latencySeconds
-        case .replySentiment(let result):
-            if let i = transcript.index(ofID: replyAwaitingSentiment) { transcript.setSentiment(result, at: i) }
-            stats.lastSentimentSeconds = result.latencySeconds
-            saveSession()
-        case .token(let text, let rate, let recent):
-            transcript.appendToLast(text)
+            if !busy { saveSession() }
+        case .firstToken(let request, let wait) where request == reply?.request:
+            stats.firstTokenWait(wait)
+        case .token(let request, let text, let rate, let recent) where request == reply?.request:
+            if let entry = reply?.entry { transcript.appendText(text, toEntry: entry) }
             stats.tokenArrived(rate: rate, recentRate: recent)
-        case .replyDone(let result, let contextUsed):
-            replyAwaitingSentiment = transcript.lastIndex(of: .assistant).map { transcript.entries[$0].id }
-            transcript.finishLast(cut: result.stopReason == .cancelled || result.stopReason == .maxTokens)
+        case .replyDone(let request, let summary) where request == reply?.request:
+            guard let entry = reply?.entry else { break }
+            reply = nil
+            let result = summary.stats
+            transcript.finish(entry: entry, cut: result.stopReason == .cancelled || result.stopReason == .maxTokens)
             if result.stopReason == .contextFull {
                 transcript.append(.notice, "The context is full: /clear starts a new conversation.")
             }
-            stats.replyFinished(result, contextUsed: contextUsed)
+            // The reply's badge is background work: a message sent meanwhile goes first.
+            if !summary.text.isEmpty { badgeRequests[engine.enqueue(.classify(summary.text, .background))] = entry }
+            stats.replyFinished(result, contextUsed: summary.contextUsed)
             busy = false
             saveSession()
-        case .restored(let tokens, let seconds, let dropped):
+        case .firstToken, .token, .replyDone:
+            break  // a request this screen no longer waits for
+        case .restored(_, let tokens, let seconds, let dropped):
             busy = false
             stats.contextUsed = tokens
             guard tokens > 0 || dropped > 0 else { break }
             var note = String(format: "Context rebuilt: %d tokens in %.1f s.", tokens, seconds)
             if dropped > 0 { note += " The oldest \(dropped) messages did not fit and are not in the model's context." }
             transcript.append(.notice, note)
-        case .error(let message):
-            if busy, transcript.entries.last?.streaming == true { transcript.finishLast(cut: true) }
+        case .error(let request, let message):
+            badgeRequests[request] = nil
+            if request == reply?.request, let entry = reply?.entry {
+                transcript.finish(entry: entry, cut: true)
+                reply = nil
+            }
             transcript.append(.notice, "error: " + message)
-            busy = false
-            stats.busy = false
+            if reply == nil {
+                busy = false
+                stats.busy = false
+            }
         }
     }
 
@@ -289,14 +301,15 @@ public final class ChatApp {
             editor.insert(draft)
             return
         }
-        startReply(userText: message)
-        engine.submit(message)
+        let entry = transcript.append(.user, message)
+        // The message's badge first (it is short), then the reply.
+        badgeRequests[engine.enqueue(.classify(message, .normal))] = entry
+        startReply(engine.enqueue(.send(message)))
     }
 
-    func startReply(userText: String?) {
-        if let userText { transcript.append(.user, userText) }
-        userAwaitingSentiment = transcript.lastIndex(of: .user).map { transcript.entries[$0].id }
-        transcript.append(.assistant, "", streaming: true)
+    /// Shows an empty streaming reply for `request` (a `.send` or `.regenerate` job).
+    func startReply(_ request: Engine.RequestID) {
+        reply = (request, transcript.append(.assistant, "", streaming: true))
         busy = true
         stats.replyStarted()
         viewport.followBottom()

@@ -21,6 +21,9 @@ public struct ChatStats {
     /// The last completed reply.
     public var last: GenerationStats?
     public var lastSentimentSeconds: Double?
+    /// Enter → first token of the current (or last) reply: what the user waited, the message's own badge
+    /// included. Nil from Enter until that token.
+    public private(set) var waitSeconds: Double?
     /// Decode rate within the current (or last) reply, token by token (smoothed over 8 tokens).
     public private(set) var replyCurve: [Double] = []
     /// Decode rate of each completed reply.
@@ -31,7 +34,12 @@ public struct ChatStats {
     public mutating func replyStarted() {
         busy = true
         liveDecode = nil
+        waitSeconds = nil
         replyCurve = []
+    }
+
+    public mutating func firstTokenWait(_ seconds: Double) {
+        waitSeconds = seconds
     }
 
     public mutating func tokenArrived(rate: Double, recentRate: Double) {
@@ -62,8 +70,8 @@ public struct ChatStats {
     public func rows() -> [(label: String, value: String)] {
         var rows: [(String, String)] = []
         rows.append(("eval rate", decodeRate.map { String(format: "%.1f tok/s", $0) + (busy ? " ●" : "") } ?? "–"))
-        rows.append(("prompt eval", last.map { String(format: "%.0f tok/s", $0.promptTokensPerSecond) } ?? "–"))
-        rows.append(("first token", last.map { String(format: "%.0f ms", $0.timeToFirstToken * 1000) } ?? "–"))
+        rows.append(("prompt eval", last.map { String(format: "%.0f tok/s · %.0f ms", $0.promptTokensPerSecond, $0.promptSeconds * 1000) } ?? "–"))
+        rows.append(("first token", waitSeconds.map { String(format: "%.0f ms", $0 * 1000) } ?? (busy ? "…" : "–")))
         rows.append(("sentiment", lastSentimentSeconds.map { String(format: "%.0f ms", $0 * 1000) } ?? "–"))
         if let s = last { rows.append(("tokens", "\(s.promptTokens) in · \(s.evalTokens) out")) }
         rows.append(("context", "\(contextUsed) / \(contextSize)"))
@@ -89,8 +97,8 @@ public struct ChatStats {
         if let rate = decodeRate { items.append(String(format: "decode %.1f tok/s", rate)) }
         if let s = last {
             items.append(String(format: "prefill %.0f tok/s", s.promptTokensPerSecond))
-            items.append(String(format: "TTFT %.0f ms", s.timeToFirstToken * 1000))
         }
+        if let wait = waitSeconds { items.append(String(format: "TTFT %.0f ms", wait * 1000)) }
         items.append("ctx \(contextUsed)/\(contextSize)")
         items.append("RSS \(rssBytes >> 20)/\(peakRSSBytes >> 20) MiB")
         items.append("\(threads) threads")

@@ -52,32 +52,36 @@ public struct Transcript {
 
     public init() {}
 
-    public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) {
+    /// Appends an entry and returns its id (stable: later events find the entry by it).
+    @discardableResult
+    public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) -> Int {
         var entry = Entry(role: role, text: Self.clean(text), streaming: streaming)
         if role == .assistant { entry.markdown = MarkdownStream(entry.text) }
         entry.id = nextID
         nextID += 1
         entries.append(entry)
+        return entry.id
     }
 
-    /// Appends streamed text to the last entry.
-    public mutating func appendToLast(_ text: String) {
-        guard let last = entries.indices.last else { return }
+    /// Appends streamed text to the entry `id` (a reply keeps streaming into its own entry, whatever
+    /// notices were added below it meanwhile).
+    public mutating func appendText(_ text: String, toEntry id: Int) {
+        guard let index = index(ofID: id) else { return }
         let cleaned = Self.clean(text)
-        entries[last].text += cleaned
-        entries[last].markdown?.append(cleaned)
-        entries[last].version += 1
+        entries[index].text += cleaned
+        entries[index].markdown?.append(cleaned)
+        entries[index].version += 1
     }
 
-    public mutating func finishLast(cut: Bool) {
-        guard let last = entries.indices.last else { return }
-        entries[last].streaming = false
-        entries[last].cut = cut
-        entries[last].version += 1
+    public mutating func finish(entry id: Int, cut: Bool) {
+        guard let index = index(ofID: id) else { return }
+        entries[index].streaming = false
+        entries[index].cut = cut
+        entries[index].version += 1
     }
 
-    public mutating func setSentiment(_ result: SentimentClassifier.Result, at index: Int) {
-        guard entries.indices.contains(index) else { return }
+    public mutating func setSentiment(_ result: SentimentClassifier.Result, entry id: Int) {
+        guard let index = index(ofID: id) else { return }
         entries[index].sentiment = result
         entries[index].version += 1
     }

@@ -9,6 +9,8 @@ import ModelFiles
 public enum ForwardError: Error, CustomStringConvertible, Equatable {
     case contextFull(needed: Int, contextSize: Int)
     case invalidToken(Int32, vocabularySize: Int)
+    /// The caller's `interrupt` asked to stop (more urgent work is waiting); the cache is as it was.
+    case interrupted
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
             return "the context is full: \(needed) tokens needed, context size is \(size); start a new chat or raise --ctx-size"
         case .invalidToken(let id, let vocab):
             return "token id \(id) is outside the vocabulary (0..<\(vocab))"
+        case .interrupted:
+            return "interrupted"
         }
     }
 }
@@ -99,7 +103,11 @@ public final class QwenModel {
 
     /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count`, appends their keys and
     /// values to `cache`, and leaves the logits of the last token in `logits`.
-    public func forward(_ tokens: [Int32], cache: KVCache) throws {
+    ///
+    /// `interrupt` is asked between layers (a layer of a short batch is a few milliseconds); when it
+    /// returns true the pass stops, the cache is cut back to where it was and `ForwardError.interrupted`
+    /// is thrown. Background work (a reply's sentiment) uses it to give way to a user's message at once.
+    public func forward(_ tokens: [Int32], cache: KVCache, interrupt: (() -> Bool)? = nil) throws {
         guard !tokens.isEmpty else { return }
         guard cache.count + tokens.count <= cache.contextSize else {
             throw ForwardError.contextFull(needed: cache.count + tokens.count, contextSize: cache.contextSize)
@@ -107,17 +115,23 @@ public final class QwenModel {
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
             throw ForwardError.invalidToken(bad, vocabularySize: config.vocabularySize)
         }
+        let startCount = cache.count
         var start = 0
         while start < tokens.count {
             let end = min(start + maxBatch, tokens.count)
-            forwardBatch(tokens[start ..< end], cache: cache, computeLogits: end == tokens.count)
+            guard forwardBatch(tokens[start ..< end], cache: cache, computeLogits: end == tokens.count, interrupt: interrupt) else {
+                cache.truncate(to: startCount)
+                throw ForwardError.interrupted
+            }
             start = end
         }
     }
 
     /// `computeLogits` is false for all but a prompt's last batch: only its last token's logits are
     /// read, and the output head is the largest matrix (151 936 rows), ~5% of a 512-token F16 prefill.
-    private func forwardBatch(_ tokens: ArraySlice<Int32>, cache: KVCache, computeLogits: Bool) {
+    /// Returns false when `interrupt` stopped it (the cache count is then unchanged).
+    private func forwardBatch(_ tokens: ArraySlice<Int32>, cache: KVCache, computeLogits: Bool,
+                              interrupt: (() -> Bool)?) -> Bool {
         let c = config
         let d = c.hiddenSize
         let t = tokens.count
@@ -126,6 +140,7 @@ public final class QwenModel {
             weights.tokenEmbedding.dequantize(row: Int(token), into: x + i * d)
         }
         for (l, layer) in weights.layers.enumerated() {
+            if let interrupt, interrupt() { return false }
             // Attention block.
             normalize(x, layer.attentionNorm, into: xb, tokens: t)
             layer.query.multiply(xb, tokens: t, into: q, scratch: activationQ8, pool: pool, precision: activationPrecision)
@@ -167,10 +182,11 @@ public final class QwenModel {
             axpy(1, xb, x, count: t * d)
         }
         cache.count = start + t
-        guard computeLogits else { return }
+        guard computeLogits else { return true }
         // Only the last token's logits are needed: prompts are prefilled to predict what follows them.
         rmsNorm(x + (t - 1) * d, weights.outputNorm, xb, count: d, epsilon: c.rmsEpsilon)
         weights.output.multiply(xb, tokens: 1, into: logits, scratch: activationQ8, pool: pool, precision: activationPrecision)
+        return true
     }
 
     /// RMS-normalises each of `tokens` rows of `source` into `out`, split over the pool.

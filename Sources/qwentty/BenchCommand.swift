@@ -117,56 +117,6 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// Sentiment latency and its place in a chat turn (issue: ≤ 150 ms for a 20-token message on the
-    /// Qwen2.5-0.5B Q8_0 file; first reply token no later than sentiment + reply prefill).
-    private func runSentiment() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads)
-        guard let template = loaded.template else { throw UserFacingError("the model has no chat format") }
-        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
-        // Grow a natural sentence to exactly 20 tokens under this model's tokenizer.
-        let words = "honestly the new update made the app so much faster and I really enjoy using it every single day now".split(separator: " ")
-        var message = ""
-        for word in words where loaded.tokenizer.encode(message + (message.isEmpty ? "" : " ") + word).count <= 20 {
-            message += (message.isEmpty ? "" : " ") + word
-        }
-        let messageTokens = loaded.tokenizer.encode(message).count
-        _ = try classifier.classify(message)  // warm-up; also prefills the cached prefix
-        let cached = try (0 ..< repetitions).map { _ in try classifier.classify(message).latencySeconds * 1000 }
-        let uncached = try (0 ..< repetitions).map { _ in try classifier.classify(message, usePrefixCache: false).latencySeconds * 1000 }
-        _ = try classifier.classify(message)
-
-        // A chat turn: time to first token vs. sentiment latency + the reply's own prefill.
-        var turns: [(ttft: Double, sentiment: Double, prefill: Double)] = []
-        for _ in 0 ..< repetitions {
-            let session = ChatSession(generator: loaded.generator, template: template, contextSize: 1024)
-            var sampler = Sampler(settings: .greedy)
-            let submitted = monotonicSeconds()
-            var firstToken = 0.0, sentimentSeconds = 0.0
-            let result = try session.send(message, sampler: &sampler, maxTokens: 1, classifier: classifier) { event in
-                switch event {
-                case .userSentiment(let r): sentimentSeconds = r.latencySeconds
-                case .token: if firstToken == 0 { firstToken = monotonicSeconds() - submitted }
-                case .replyFinished, .assistantSentiment: break
-                }
-                return true
-            }
-            turns.append((firstToken * 1000, sentimentSeconds * 1000, result.stats.promptSeconds * 1000))
-        }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
-        let ttft = median(turns.map(\.ttft)), sent = median(turns.map(\.sentiment)), prefill = median(turns.map(\.prefill))
-        if json {
-            writeOut("{\"message_tokens\":\(messageTokens),\"prefix_tokens\":\(classifier.prefixTokens.count),"
-                + "\"sentiment_ms_cached\":\(median(cached)),\"sentiment_ms_uncached\":\(median(uncached)),"
-                + "\"chat_ttft_ms\":\(ttft),\"chat_sentiment_ms\":\(sent),\"chat_reply_prefill_ms\":\(prefill),\"threads\":\(loaded.pool.threadCount)}\n")
-            return
-        }
-        writeOut("sentiment of a \(messageTokens)-token message (prompt prefix \(classifier.prefixTokens.count) tokens, \(loaded.pool.threadCount) threads, medians of \(repetitions)):\n")
-        writeOut(String(format: "  with prefix cache:    %7.1f ms  (min %.1f)\n", median(cached), cached.min() ?? 0))
-        writeOut(String(format: "  without prefix cache: %7.1f ms  (min %.1f)\n", median(uncached), uncached.min() ?? 0))
-        writeOut(String(format: "chat turn: first reply token after %.1f ms = sentiment %.1f ms + reply prefill %.1f ms + %.1f ms other\n",
-                        ttft, sent, prefill, ttft - sent - prefill))
-    }
-
     /// Median cost of one empty parallel region on the pool, in microseconds: the fixed price of each
     /// of the ~170 mat-muls and attention steps in a decoded token.
     static func poolRegionCost(_ pool: ThreadPool) -> Double {
@@ -182,7 +132,13 @@ struct BenchCommand: ParsableCommand {
 
     private func summary(_ test: String, _ tokens: Int, _ samples: [Double]) -> Result {
         let sorted = samples.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return Result(test: test, tokens: tokens, median: median, min: sorted.first ?? 0, max: sorted.last ?? 0, samples: samples)
+        return Result(test: test, tokens: tokens, median: Self.median(samples), min: sorted.first ?? 0, max: sorted.last ?? 0, samples: samples)
+    }
+
+    /// The median (of an even count, the mean of the two middle values); 0 for none.
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        guard !s.isEmpty else { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }

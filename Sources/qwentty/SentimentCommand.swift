@@ -16,9 +16,15 @@ struct SentimentCommand: ParsableCommand {
     var file: String?
     @Flag(help: "Read {\"text\": …} lines from stdin (or --file) and write one JSON result per line.")
     var jsonl = false
-    @Option(help: "A TSV file of text<TAB>label lines: print accuracy, per-class precision/recall and the confusion matrix.")
+    @Option(help: "A TSV file of text<TAB>label lines: print accuracy (overall and per language), per-class precision/recall and the confusion matrix.")
     var eval: String?
-    @Option(help: "Comma-separated labels (default Positive,Negative,Neutral).")
+    @Option(help: "With --eval: the whole set (all), or the half used to tune the prompt (tune) or the other half (test).")
+    var half: SentimentEvaluation.Half = .all
+    @Option(help: "With --eval: also write one JSON line per message (text, label, predicted, raw scores, probabilities).")
+    var evalOut: String?
+    @Option(help: "A sentiment prompt as JSON (instruction, request, labels with words and bias, examples) instead of the built-in one.")
+    var prompt: String?
+    @Option(help: "Comma-separated labels, with a plain instruction and no examples (default: the built-in prompt's).")
     var labels: String?
     @Flag(help: "Prefill the whole prompt for every text (for measuring what the prefix cache saves).")
     var noPrefixCache = false
@@ -29,8 +35,8 @@ struct SentimentCommand: ParsableCommand {
         guard let template = loaded.template else {
             throw UserFacingError("\(loaded.file.path): the model has no chat format, which the sentiment prompt needs")
         }
-        let labelList = labels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? SentimentClassifier.defaultLabels
-        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template, labels: labelList)
+        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
+                                                 prompt: try chosenPrompt())
         if let eval { return try evaluate(classifier, path: eval) }
 
         var inputs: [String] = texts
@@ -62,39 +68,58 @@ struct SentimentCommand: ParsableCommand {
         }
     }
 
+    private func chosenPrompt() throws -> SentimentPrompt {
+        if let prompt {
+            guard labels == nil else { throw UserFacingError("--prompt and --labels both name the labels: use one") }
+            return try SentimentPrompt.load(path: prompt)
+        }
+        guard let labels else { return .builtIn }
+        let names = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let list = names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
+        return SentimentPrompt(instruction: "You are a sentiment classifier. Read the user's message and answer with exactly one word: \(list).",
+                               request: SentimentPrompt.builtIn.request, labels: names.map { SentimentPrompt.Label(name: $0) })
+    }
+
     private func evaluate(_ classifier: SentimentClassifier, path: String) throws {
-        let content = try String(contentsOfFile: path, encoding: .utf8)
-        let labels = classifier.labels
-        var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
-        var latency = 0.0
-        var count = 0
-        for (number, line) in content.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
-            let parts = line.split(separator: "\t", maxSplits: 1)
-            guard parts.count == 2, let truth = labels.firstIndex(where: { $0.caseInsensitiveCompare(parts[1].trimmingCharacters(in: .whitespaces)) == .orderedSame }) else {
-                throw UserFacingError("\(path): line \(number + 1): expected text<TAB>label with a label in \(labels.joined(separator: ", "))")
+        let content: String
+        do {
+            content = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw UserFacingError("\(path): cannot be read as UTF-8 text (\(error.localizedDescription))")
+        }
+        var evaluation = try SentimentEvaluation(content: content, path: path, labels: classifier.labels, half: half)
+        var details: FileHandle?
+        if let evalOut {
+            guard FileManager.default.createFile(atPath: evalOut, contents: nil), let handle = FileHandle(forWritingAtPath: evalOut) else {
+                throw UserFacingError("\(evalOut): cannot be written")
             }
-            let r = try classifier.classify(String(parts[0]), usePrefixCache: !noPrefixCache)
-            guard let predicted = labels.firstIndex(of: r.label) else { continue }
-            confusion[truth][predicted] += 1
-            latency += r.latencySeconds
-            count += 1
+            details = handle
         }
-        guard count > 0 else { throw UserFacingError("\(path): no labelled lines") }
-        let correct = labels.indices.reduce(0) { $0 + confusion[$1][$1] }
-        writeOut(String(format: "accuracy: %.1f%% (%d of %d), mean latency %.1f ms\n\n", 100 * Double(correct) / Double(count), correct, count, latency / Double(count) * 1000))
-        writeOut("class       precision  recall   support\n")
-        for (i, label) in labels.enumerated() {
-            let predicted = labels.indices.reduce(0) { $0 + confusion[$1][i] }
-            let actual = confusion[i].reduce(0, +)
-            let precision = predicted > 0 ? Double(confusion[i][i]) / Double(predicted) : 0
-            let recall = actual > 0 ? Double(confusion[i][i]) / Double(actual) : 0
-            writeOut(label.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%8.3f  %7.3f  %7d\n", precision, recall, actual))
+        defer { try? details?.close() }
+        for item in evaluation.items {
+            let r = try classifier.classify(item.text, usePrefixCache: !noPrefixCache)
+            let predicted = classifier.labels.firstIndex(of: r.label) ?? 0
+            evaluation.record(item, predicted: predicted, latencySeconds: r.latencySeconds)
+            if let details {
+                let record = EvalRecord(line: item.line, text: item.text, label: classifier.labels[item.label],
+                                        language: item.language.rawValue, predicted: r.label, scores: r.scores,
+                                        probabilities: r.probabilities.map(Double.init))
+                try details.write(contentsOf: try JSONEncoder().encode(record) + Data("\n".utf8))
+            }
         }
-        writeOut("\nconfusion (rows: true label, columns: predicted)\n" + String(repeating: " ", count: 12)
-            + labels.map { $0.prefix(9).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() + "\n")
-        for (i, label) in labels.enumerated() {
-            writeOut(label.padding(toLength: 12, withPad: " ", startingAt: 0)
-                + confusion[i].map { String($0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() + "\n")
-        }
+        writeOut(evaluation.report())
+    }
+
+    /// One line of `--eval-out`.
+    private struct EvalRecord: Encodable {
+        let line: Int
+        let text: String
+        let label: String
+        let language: String
+        let predicted: String
+        let scores: [Double]
+        let probabilities: [Double]
     }
 }
+
+extension SentimentEvaluation.Half: ExpressibleByArgument {}

@@ -78,39 +78,75 @@ final class EngineTests: XCTestCase {
         return all
     }
 
-    private func kind(_ event: Engine.Event) -> String {
+    /// The event's kind and the request it answers.
+    private func kind(_ event: Engine.Event) -> (String, Engine.RequestID) {
         switch event {
-        case .userSentiment: return "user-sentiment"
-        case .replySentiment: return "reply-sentiment"
-        case .token: return "token"
-        case .replyDone: return "done"
-        case .restored: return "restored"
-        case .error: return "error"
+        case .sentiment(let id, _): return ("sentiment", id)
+        case .firstToken(let id, _): return ("first-token", id)
+        case .token(let id, _, _, _): return ("token", id)
+        case .replyDone(let id, _): return ("done", id)
+        case .restored(let id, _, _, _): return ("restored", id)
+        case .error(let id, _): return ("error", id)
         }
     }
 
-    /// Events arrive through the self-pipe in the order the screen needs them; jobs run in order.
-    func testEventsAndJobsInOrder() throws {
+    /// Every event names its request; jobs run in order; a reply reports its first token (with the wait
+    /// since it was queued) before its text, and closes with its whole text.
+    func testEventsNameTheirRequestsAndJobsRunInOrder() throws {
         let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 256)
         let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 8)
         defer { engine.shutdown() }
-        engine.submit("Hello")
-        var kinds = events(from: engine) { $0.contains { self.kind($0) == "reply-sentiment" } }.map(kind)
-        XCTAssertEqual(kinds.first, "user-sentiment")
-        XCTAssertEqual(Array(kinds.suffix(2)), ["done", "reply-sentiment"], "the reply closes, then its badge")
-        XCTAssertTrue(kinds.dropFirst().dropLast(2).allSatisfy { $0 == "token" })
+        let badge = engine.enqueue(.classify("Hello", .normal))
+        let reply = engine.enqueue(.send("Hello"))
+        XCTAssertNotEqual(badge, reply)
+        let all = events(from: engine) { $0.contains { self.kind($0) == ("done", reply) } }
+        let kinds = all.map(kind)
+        XCTAssertEqual(kinds.first?.0, "sentiment")
+        XCTAssertEqual(kinds.first?.1, badge)
+        XCTAssertEqual(kinds.dropFirst().first?.0, "first-token")
+        XCTAssertEqual(kinds.last?.0, "done")
+        XCTAssertTrue(kinds.dropFirst().allSatisfy { $0.1 == reply }, "everything after the badge is the reply's")
+        var streamed = ""
+        for case .token(_, let text, _, _) in all { streamed += text }
+        guard case .replyDone(_, let summary) = all.last else { return XCTFail("no summary") }
+        XCTAssertEqual(summary.text, streamed)
+        XCTAssertEqual(summary.contextUsed, engine.session.cache.count, "the engine is idle now: its session may be read")
+        guard case .firstToken(_, let wait) = all[1] else { return XCTFail("no first-token event") }
+        XCTAssertGreaterThanOrEqual(wait, summary.stats.timeToFirstToken, "the wait includes the badge before it")
 
-        engine.enqueue(.regenerate)
-        kinds = events(from: engine) { $0.contains { self.kind($0) == "reply-sentiment" } }.map(kind)
-        XCTAssertEqual(kinds.first, "user-sentiment")
-        engine.enqueue(.setSystemPrompt("Be brief."))
-        kinds = events(from: engine) { $0.contains { self.kind($0) == "restored" } }.map(kind)
-        XCTAssertEqual(kinds, ["restored"])
+        let again = engine.enqueue(.regenerate)
+        _ = events(from: engine) { $0.contains { self.kind($0) == ("done", again) } }
+        let system = engine.enqueue(.setSystemPrompt("Be brief."))
+        XCTAssertEqual(events(from: engine) { $0.contains { self.kind($0) == ("restored", system) } }.map(kind).map(\.0), ["restored"])
         engine.enqueue(.dropLastExchange)
-        engine.enqueue(.restore([ChatMessage(role: .user, content: "a"), ChatMessage(role: .assistant, content: "b")], systemPrompt: "Be brief."))
-        _ = events(from: engine) { $0.contains { self.kind($0) == "restored" } }
+        let restore = engine.enqueue(.restore([ChatMessage(role: .user, content: "a"), ChatMessage(role: .assistant, content: "b")], systemPrompt: "Be brief."))
+        _ = events(from: engine) { $0.contains { self.kind($0) == ("restored", restore) } }
         engine.shutdown()
         XCTAssertEqual(engine.session.messages.map(\.content), ["a", "b"])
         XCTAssertEqual(engine.session.systemPrompt, "Be brief.")
+    }
+
+    /// A finished reply's badge is background work: queued before the next message, it still runs after
+    /// that message's badge and reply, so the reply never waits for it.
+    func testBackgroundClassificationWaitsForTheNextMessage() throws {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 512)
+        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 64)
+        defer { engine.shutdown() }
+        // All queued while the first reply is still being generated.
+        let first = engine.enqueue(.send("Tell me a long story"))
+        let previousBadge = engine.enqueue(.classify(String(repeating: "a long reply ", count: 40), .background))
+        let badge = engine.enqueue(.classify("next message", .normal))
+        let reply = engine.enqueue(.send("next message"))
+        let all = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", previousBadge) } }
+        let order = all.map(kind).filter { $0.0 != "token" && $0.0 != "first-token" }.map(\.1)
+        XCTAssertEqual(order, [first, badge, reply, previousBadge])
+    }
+
+    /// Shutting down while background work is waiting or running returns promptly.
+    func testShutdownWithBackgroundWorkQueued() throws {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 256)
+        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 8)
+        for _ in 0 ..< 20 { engine.enqueue(.classify(String(repeating: "text ", count: 100), .background)) }
+        engine.shutdown()
     }
 }

@@ -21,10 +21,18 @@ final class SentimentClassifierTests: XCTestCase {
         let models: [String: [Case]]
     }
 
-    private func classifier(_ fixture: String) throws -> (LoadedModel, SentimentClassifier) {
+    /// The prompt `make-fixtures.py` scored (its SENTIMENT_INSTRUCTION / SENTIMENT_REQUEST): no examples,
+    /// one word per label, no bias, so the reference isolates the scoring arithmetic.
+    static let fixturePrompt = SentimentPrompt(
+        instruction: "You are a sentiment classifier. Read the user's message and answer with exactly one word: Positive, Negative or Neutral.",
+        request: "Classify the sentiment of this message:\n\n",
+        labels: ["Positive", "Negative", "Neutral"].map { SentimentPrompt.Label(name: $0) })
+
+    private func classifier(_ fixture: String, prompt: SentimentPrompt = fixturePrompt, window: Int = 128) throws -> (LoadedModel, SentimentClassifier) {
         let loaded = try LoadedModel(path: TestPaths.fixture(fixture), threads: 2, contextSize: 512)
         let template = try XCTUnwrap(loaded.template)
-        return (loaded, try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template))
+        return (loaded, try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
+                                                prompt: prompt, window: window))
     }
 
     /// Same prompt ids and label tokens as the reference; label scores (sums of 6–7 token logprobs)
@@ -32,10 +40,10 @@ final class SentimentClassifierTests: XCTestCase {
     /// agree to ~1e-5 per logit.
     func testLabelScoresMatchTransformers() throws {
         let reference = try TestPaths.loadJSON(Reference.self, "sentiment-reference.json")
-        XCTAssertEqual(reference.labels, SentimentClassifier.defaultLabels)
+        XCTAssertEqual(reference.labels, Self.fixturePrompt.labelNames)
         for (fixture, cases) in reference.models {
             let (_, classifier) = try classifier(fixture)
-            XCTAssertEqual(classifier.labelTokens, cases.first?.label_tokens, fixture)
+            XCTAssertEqual(classifier.labelWords.map { $0[0] }, cases.first?.label_tokens, fixture)
             for c in cases {
                 XCTAssertEqual(classifier.promptTokens(for: c.message).tokens, c.prompt, "\(fixture): \(c.message)")
                 let result = try classifier.classify(c.message)
@@ -65,37 +73,79 @@ final class SentimentClassifierTests: XCTestCase {
         for (x, y) in zip(cached[0].scores, cached[3].scores) { XCTAssertEqual(x, y, accuracy: 1e-6) }
     }
 
-    /// In a chat turn the user's sentiment comes before the first token, the reply's after the last,
-    /// and the conversation (tokens and cache) is exactly what it is without the classifier.
-    func testChatTurnOrderAndUntouchedConversation() throws {
-        let (loaded, classifier) = try classifier("tiny-qwen2-f32.gguf")
-        let template = try XCTUnwrap(loaded.template)
-        var order: [String] = []
-        let with = ChatSession(generator: loaded.generator, template: template, contextSize: 256)
-        var sampler = Sampler(settings: .greedy)
-        _ = try with.send("Hello there", sampler: &sampler, maxTokens: 6, classifier: classifier) { event in
-            switch event {
-            case .userSentiment: order.append("user")
-            case .token: if order.last != "token" { order.append("token") }
-            case .replyFinished: order.append("finished")
-            case .assistantSentiment: order.append("assistant")
-            }
-            return true
-        }
-        XCTAssertEqual(order, ["user", "token", "finished", "assistant"])
-        let without = ChatSession(generator: loaded.generator, template: template, contextSize: 256)
-        var sampler2 = Sampler(settings: .greedy)
-        _ = try without.send("Hello there", sampler: &sampler2, maxTokens: 6) { _ in true }
-        XCTAssertEqual(with.tokens, without.tokens)
-        XCTAssertEqual(with.cache.count, without.cache.count)
+    /// A classification interrupted mid-prefill (as background work is when a message arrives) throws,
+    /// leaves the cached prefix intact, and the same message classified again gets the scores it would
+    /// have had: nothing half-done leaks into the next one.
+    func testInterruptedClassificationLosesNothing() throws {
+        let (_, classifier) = try classifier("tiny-qwen2-f32.gguf")
+        let before = try classifier.classify("first message")
+        var calls = 0
+        XCTAssertThrowsError(try classifier.classify("a longer second message that gets interrupted", interrupt: {
+            calls += 1
+            return calls > 3  // a few layers in
+        })) { XCTAssertEqual($0 as? ForwardError, .interrupted) }
+        XCTAssertGreaterThan(calls, 3)
+        let again = try classifier.classify("first message")
+        for (a, b) in zip(before.scores, again.scores) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        let uninterrupted = try classifier.classify("a longer second message that gets interrupted", usePrefixCache: false)
+        let resumed = try classifier.classify("a longer second message that gets interrupted")
+        for (a, b) in zip(uninterrupted.scores, resumed.scores) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
-    func testLongMessagesAreCutToTheContext() throws {
-        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 1, contextSize: 512)
-        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer,
-                                                 template: try XCTUnwrap(loaded.template), maxMessageTokens: 40)
-        let result = try classifier.classify(String(repeating: "words and more words ", count: 50))
-        XCTAssertGreaterThan(result.truncatedTokens, 0)
+    /// Examples become earlier exchanges of the cached prefix, answered by the label's first word; each
+    /// label's score is log Σ p(word) over its words.
+    func testExamplesAndLabelWords() throws {
+        var prompt = Self.fixturePrompt
+        prompt.examples = [.init("so good", "Positive"), .init("so bad", "Negative")]
+        let (loaded, withExamples) = try classifier("tiny-qwen2-f32.gguf", prompt: prompt)
+        XCTAssertEqual(withExamples.examplesUsed, 2)
+        let template = try XCTUnwrap(loaded.template)
+        let expectedPrefix = template.turn(ChatMessage(role: .system, content: prompt.instruction))
+            + template.turn(ChatMessage(role: .user, content: prompt.request + "so good"))
+            + template.generationPrompt(thinking: false) + loaded.tokenizer.encode("Positive") + [template.endOfTurn] + template.turnSeparator
+            + template.turn(ChatMessage(role: .user, content: prompt.request + "so bad"))
+            + template.generationPrompt(thinking: false) + loaded.tokenizer.encode("Negative") + [template.endOfTurn] + template.turnSeparator
+            + template.turnStart(.user) + loaded.tokenizer.encode(prompt.request)
+        XCTAssertEqual(withExamples.prefixTokens, expectedPrefix)
+        // A two-word label against its words scored one at a time (no examples here: an example is
+        // answered with its label's first word, which would change the prompt between the three).
+        var twoWords = Self.fixturePrompt
+        twoWords.labels[0].words = ["Positive", "good"]
+        var positiveOnly = Self.fixturePrompt
+        positiveOnly.labels[0].words = ["Positive"]
+        var goodOnly = Self.fixturePrompt
+        goodOnly.labels[0].words = ["good"]
+        let both = try classifier("tiny-qwen2-f32.gguf", prompt: twoWords).1.classify("fine").scores[0]
+        let a = try classifier("tiny-qwen2-f32.gguf", prompt: positiveOnly).1.classify("fine").scores[0]
+        let b = try classifier("tiny-qwen2-f32.gguf", prompt: goodOnly).1.classify("fine").scores[0]
+        XCTAssertEqual(both, log(exp(a) + exp(b)), accuracy: 1e-4)
+    }
+
+    /// A label's bias is added to its score before the softmax: probabilities move, raw scores do not.
+    func testBiasShiftsTheProbabilities() throws {
+        let (_, plain) = try classifier("tiny-qwen2-f32.gguf")
+        var prompt = Self.fixturePrompt
+        prompt.labels[2].bias = 2
+        let (_, biased) = try classifier("tiny-qwen2-f32.gguf", prompt: prompt)
+        let a = try plain.classify("great!"), b = try biased.classify("great!")
+        XCTAssertEqual(a.scores, b.scores, "raw scores are the model's")
+        let odds = { (r: SentimentClassifier.Result) in log(Double(r.probabilities[2]) / Double(r.probabilities[0])) }
+        XCTAssertEqual(odds(b) - odds(a), 2, accuracy: 1e-4, "Neutral gains exactly its bias in log-odds")
+        prompt.labels[2].bias = 50
+        XCTAssertEqual(try classifier("tiny-qwen2-f32.gguf", prompt: prompt).1.classify("great!").label, "Neutral")
+    }
+
+    /// A message longer than the window is read as its beginning (3/4) and its end (1/4).
+    func testLongMessagesAreReadAsBeginningAndEnd() throws {
+        let (loaded, classifier) = try classifier("tiny-qwen2-f32.gguf", window: 40)
+        let text = "START " + String(repeating: "words and more words ", count: 50) + " END"
+        let all = loaded.tokenizer.encode(text)
+        let (tokens, truncated) = classifier.messageTokens(for: text)
+        XCTAssertEqual(tokens, Array(all.prefix(30) + all.suffix(10)))
+        XCTAssertEqual(truncated, all.count - 40)
+        let result = try classifier.classify(text)
+        XCTAssertEqual(result.truncatedTokens, truncated)
         XCTAssertEqual(Double(result.probabilities.reduce(0, +)), 1, accuracy: 1e-5)
+        XCTAssertEqual(classifier.messageTokens(for: "short").truncated, 0)
     }
 }

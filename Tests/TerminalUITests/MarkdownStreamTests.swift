@@ -97,12 +97,12 @@ final class TranscriptLayoutTests: XCTestCase {
         let reply = "Here is **some** text that wraps.\n```\nlet a = 1\n```\n- item with `code` in it\nlast line"
         var streamed = Transcript()
         streamed.append(.user, "question")
-        streamed.append(.assistant, "", streaming: true)
+        let entry = streamed.append(.assistant, "", streaming: true)
         for chunk in reply.map(String.init) {
-            streamed.appendToLast(chunk)
+            streamed.appendText(chunk, toEntry: entry)
             _ = streamed.lines(width: 24)
         }
-        streamed.finishLast(cut: false)
+        streamed.finish(entry: entry, cut: false)
         var fresh = Transcript()
         fresh.append(.user, "question")
         fresh.append(.assistant, reply)

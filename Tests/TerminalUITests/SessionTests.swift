@@ -17,11 +17,11 @@ final class SessionTests: XCTestCase {
     private func sampleTranscript() -> Transcript {
         var t = Transcript()
         t.append(.notice, "banner")
-        t.append(.user, "# not a heading\nsecond line")
-        t.setSentiment(SentimentClassifier.Result(label: "Positive", probability: 0.9, probabilities: [], scores: [], latencySeconds: 0.1, truncatedTokens: 0), at: 1)
-        t.append(.assistant, "", streaming: true)
-        t.appendToLast("**Sure.**\n```\ncode\n```")
-        t.finishLast(cut: true)
+        let user = t.append(.user, "# not a heading\nsecond line")
+        t.setSentiment(SentimentClassifier.Result(label: "Positive", probability: 0.9, probabilities: [], scores: [], latencySeconds: 0.1, truncatedTokens: 0), entry: user)
+        let reply = t.append(.assistant, "", streaming: true)
+        t.appendText("**Sure.**\n```\ncode\n```", toEntry: reply)
+        t.finish(entry: reply, cut: true)
         return t
     }
 

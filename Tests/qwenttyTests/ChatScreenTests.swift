@@ -4,62 +4,17 @@ import XCTest
 
 /// The chat screen driven in tmux, as a person would: 80×24, type, watch, cancel, resize, quit.
 final class ChatScreenTests: XCTestCase {
-    private let session = "qwentty-e2e-\(getpid())"
-
-    /// Runs a tmux command and returns its standard output.
-    ///
-    /// Spawned with posix_spawn and reaped with waitpid rather than Foundation's `Process`: tmux clients
-    /// exit within milliseconds, and `Process.waitUntilExit()` was seen to miss such an exit and hang.
-    /// Output goes to a temporary file, never a pipe: `new-session` starts the long-lived tmux server,
-    /// which would inherit a pipe and keep it open forever.
+    private let terminal = TmuxSession(name: "qwentty-e2e-\(getpid())")
+    private var session: String { terminal.name }
     @discardableResult
-    private func tmux(_ arguments: [String]) throws -> String {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(session)-\(UUID().uuidString).out").path
-        defer { unlink(outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        // A server of our own (-L): the test never touches the user's tmux or its options.
-        let argv = (["tmux", "-L", session] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else {
-            throw XCTSkip("tmux could not be started")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    }
-
-    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
-
-    /// Polls the screen until `condition` holds (or fails after `seconds`).
+    private func tmux(_ arguments: [String]) throws -> String { try terminal.tmux(arguments) }
     private func waitFor(_ what: String, seconds: Double = 60, _ condition: (String) -> Bool) throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
-        var last = ""
-        while Date() < deadline {
-            last = try screen()
-            if condition(last) { return last }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        XCTFail("timed out waiting for \(what); screen:\n\(last)")
-        return last
+        try terminal.waitFor(what, seconds: seconds, condition)
     }
-
     private func start(_ arguments: String, environment: String, width: Int = 80, height: Int = 24) throws {
-        let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
-        try tmux(["kill-session", "-t", session])
-        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-c", TestPaths.packageRoot.path,
-                  "env \(environment) TERM=xterm-256color \(binary) chat \(arguments); echo QWENTTY-EXITED $?; sleep 60"])
+        try terminal.start(arguments, environment: environment, width: width, height: height)
     }
-
-    private func type(_ text: String) throws {
-        try tmux(["send-keys", "-t", session, "-l", text])
-        try tmux(["send-keys", "-t", session, "Enter"])
-    }
+    private func type(_ text: String) throws { try terminal.type(text) }
 
     func testChatInTmux() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {

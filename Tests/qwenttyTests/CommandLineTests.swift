@@ -227,6 +227,33 @@ extension CommandLineTests {
         for part in ["precision", "recall", "confusion", "Positive", "Negative", "Neutral"] {
             XCTAssertTrue(result.stdout.contains(part), part)
         }
+        for part in ["English: ", "Chinese: "] { XCTAssertTrue(result.stdout.contains(part), part) }
+
+        // The test half, with one JSON line per message.
+        let details = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-eval-details.jsonl").path
+        let half = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--eval", path, "--half", "test", "--eval-out", details])
+        XCTAssertEqual(half.status, 0, half.stderr)
+        let records = try jsonLines(try String(contentsOfFile: details, encoding: .utf8))
+        XCTAssertTrue(half.stdout.contains("of \(records.count)), mean latency"), half.stdout)
+        XCTAssertLessThan(records.count, sample.split(separator: "\n").count)
+        for record in records {
+            XCTAssertEqual((record["scores"] as? [Double])?.count, 3)
+            XCTAssertNotNil(record["text"] as? String)
+            XCTAssertNotNil(record["predicted"] as? String)
+        }
+
+        // A prompt from a file; a broken one is a one-line error.
+        let prompt = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-prompt.json").path
+        try #"{"instruction": "Say Yes or No.", "request": "", "labels": [{"name": "Yes"}, {"name": "No", "words": ["No", "no"]}], "examples": [{"text": "ok", "label": "Yes"}]}"#
+            .write(toFile: prompt, atomically: true, encoding: .utf8)
+        let custom = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--prompt", prompt, "fine"])
+        XCTAssertEqual(custom.status, 0, custom.stderr)
+        XCTAssertTrue(custom.stdout.hasPrefix("Yes\t") || custom.stdout.hasPrefix("No\t"), custom.stdout)
+        try "{\"instruction\": 1}".write(toFile: prompt, atomically: true, encoding: .utf8)
+        let broken = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--prompt", prompt, "fine"])
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertTrue(broken.stderr.contains("not a sentiment prompt"), broken.stderr)
+
         let bad = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--eval", TestPaths.fixture("reference.json")])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("expected text<TAB>label"), bad.stderr)

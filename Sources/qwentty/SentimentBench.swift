@@ -1,0 +1,95 @@
+import Foundation
+import Inference
+
+/// `qwentty bench --sentiment`: what a badge costs and what it does to a chat turn, measured through the
+/// real `Engine` (its queue, priorities and interruption), as the chat screen drives it.
+extension BenchCommand {
+    func runSentiment() throws {
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads)
+        guard let template = loaded.template else { throw UserFacingError("the model has no chat format") }
+        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
+        // Grow a natural sentence to exactly 20 tokens under this model's tokenizer.
+        let words = "honestly the new update made the app so much faster and I really enjoy using it every single day now".split(separator: " ")
+        var message = ""
+        for word in words where loaded.tokenizer.encode(message + (message.isEmpty ? "" : " ") + word).count <= 20 {
+            message += (message.isEmpty ? "" : " ") + word
+        }
+        let messageTokens = loaded.tokenizer.encode(message).count
+        _ = try classifier.classify(message)  // warm-up; also prefills the cached prefix
+        let cached = try (0 ..< repetitions).map { _ in try classifier.classify(message).latencySeconds * 1000 }
+        let uncached = try (0 ..< repetitions).map { _ in try classifier.classify(message, usePrefixCache: false).latencySeconds * 1000 }
+
+        // Chat turns through the engine: Enter queues the message's badge and the reply, as the screen does.
+        // "after a long reply": the previous reply's badge (a 400-token reply) was queued in the background
+        // just before; it must give way.
+        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 1)
+        defer { engine.shutdown() }
+        let longReply = String(repeating: "The function parses each line, checks the fields and returns the totals. ", count: 28)
+        var plain: [Turn] = [], afterLong: [Turn] = []
+        _ = try turn(engine, message: message, previousReply: nil)  // warm-up (prefix caches)
+        for _ in 0 ..< repetitions {
+            plain.append(try turn(engine, message: message, previousReply: nil))
+            afterLong.append(try turn(engine, message: message, previousReply: longReply))
+        }
+        let m = Self.median
+        if json {
+            struct Report: Encodable {
+                let message_tokens: Int, prefix_tokens: Int, threads: Int
+                let sentiment_ms_cached: Double, sentiment_ms_uncached: Double
+                let chat_wait_ms: Double, chat_sentiment_ms: Double, chat_reply_prefill_ms: Double
+                let after_long_reply_wait_ms: Double, after_long_reply_sentiment_ms: Double, after_long_reply_prefill_ms: Double
+            }
+            let report = Report(message_tokens: messageTokens, prefix_tokens: classifier.prefixTokens.count, threads: loaded.pool.threadCount,
+                                sentiment_ms_cached: m(cached), sentiment_ms_uncached: m(uncached),
+                                chat_wait_ms: m(plain.map(\.wait)), chat_sentiment_ms: m(plain.map(\.badge)),
+                                chat_reply_prefill_ms: m(plain.map(\.prefill)), after_long_reply_wait_ms: m(afterLong.map(\.wait)),
+                                after_long_reply_sentiment_ms: m(afterLong.map(\.badge)), after_long_reply_prefill_ms: m(afterLong.map(\.prefill)))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            writeOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            return
+        }
+        writeOut("sentiment of a \(messageTokens)-token message (prompt prefix \(classifier.prefixTokens.count) tokens, \(loaded.pool.threadCount) threads, medians of \(repetitions)):\n")
+        writeOut(String(format: "  with prefix cache:    %7.1f ms  (min %.1f)\n", m(cached), cached.min() ?? 0))
+        writeOut(String(format: "  without prefix cache: %7.1f ms  (min %.1f)\n", m(uncached), uncached.min() ?? 0))
+        for (name, turns) in [("chat turn", plain), ("after a long reply", afterLong)] {
+            let wait = m(turns.map(\.wait)), badge = m(turns.map(\.badge)), prefill = m(turns.map(\.prefill))
+            writeOut(String(format: "%@: Enter → first reply token %.1f ms = badge %.1f ms + reply prefill %.1f ms + %.1f ms other\n",
+                            name, wait, badge, prefill, wait - badge - prefill))
+        }
+    }
+
+    struct Turn { let wait: Double, badge: Double, prefill: Double }
+
+    /// One message through the engine; milliseconds. The conversation is reset first, so every turn
+    /// prefills the same tokens.
+    private func turn(_ engine: Engine, message: String, previousReply: String?) throws -> Turn {
+        engine.enqueue(.reset)
+        if let previousReply {
+            // The user reads the reply for a moment, then sends: the badge is under way by then.
+            engine.enqueue(.classify(previousReply, .background))
+            usleep(50_000)
+        }
+        let badgeID = engine.enqueue(.classify(message, .normal))
+        let replyID = engine.enqueue(.send(message))
+        var wait: Double?, badge: Double?, prefill: Double?
+        var fds = [pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+        // Wait for the reply and, when a long reply's badge was queued, for that too (so it cannot spill
+        // into the next turn).
+        var pending = previousReply == nil ? 0 : 1
+        while prefill == nil || pending > 0 {
+            _ = poll(&fds, 1, 1000)
+            for event in engine.drainEvents() {
+                switch event {
+                case .sentiment(let id, let result):
+                    if id == badgeID { badge = result.latencySeconds * 1000 } else { pending -= 1 }
+                case .firstToken(let id, let seconds) where id == replyID: wait = seconds * 1000
+                case .replyDone(let id, let summary) where id == replyID: prefill = summary.stats.promptSeconds * 1000
+                case .error(_, let message): throw UserFacingError(message)
+                default: break
+                }
+            }
+        }
+        return Turn(wait: wait ?? 0, badge: badge ?? 0, prefill: prefill ?? 0)
+    }
+}
