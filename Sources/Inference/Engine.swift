@@ -49,6 +49,9 @@ public final class Engine: @unchecked Sendable {
         case setSystemPrompt(String?)
         /// Rebuild a saved conversation (alternating user/assistant messages) under its system prompt.
         case restore([ChatMessage], systemPrompt: String?)
+        /// Prefill the sentiment classifier's fixed prompt (~700 tokens, seconds on a small CPU), so the first
+        /// badge costs what every later one does. Queued by the engine itself at start, as background work.
+        case prepareSentiment
     }
 
     /// How a reply ended.
@@ -93,8 +96,10 @@ public final class Engine: @unchecked Sendable {
         let job: Job
         let queuedAt: Double
         var isBackground: Bool {
-            if case .classify(_, .background) = job { return true }
-            return false
+            switch job {
+            case .classify(_, .background), .prepareSentiment: return true
+            default: return false
+            }
         }
     }
     private var jobs: [Queued] = []
@@ -127,6 +132,7 @@ public final class Engine: @unchecked Sendable {
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
+        if classifier != nil { enqueue(.prepareSentiment) }
     }
 
     enum EngineError: Error { case pipe }
@@ -233,6 +239,14 @@ public final class Engine: @unchecked Sendable {
         case .restore(let messages, let prompt):
             session.systemPrompt = prompt
             rebuild(messages, id: id)
+        case .prepareSentiment:
+            do {
+                try classifier?.preparePrefix(interrupt: { [unowned self] in urgentWaiting.load(ordering: .acquiring) > 0 })
+            } catch ForwardError.interrupted {
+                requeue(queued)  // the message's own badge prefills it if it comes first
+            } catch {
+                post(.error(id, "sentiment: \(error)"))
+            }
         }
     }
 

@@ -158,14 +158,19 @@ public final class SentimentClassifier {
         return weights.map { Float($0 / total) }
     }
 
+    /// Prefills the fixed prompt into this classifier's cache, if not done yet (the first `classify` does
+    /// it otherwise). Interrupted, it leaves nothing half-done and can be called again.
+    public func preparePrefix(interrupt: (() -> Bool)? = nil) throws {
+        guard !prefixReady else { return }
+        cache.truncate(to: 0)
+        try model.forward(prefixTokens, cache: cache, interrupt: interrupt)
+        prefixReady = true
+    }
+
     /// Each label's log Σ p(word) for `message` after the prompt.
     private func rawScores(_ message: [Int32], usePrefixCache: Bool, interrupt: (() -> Bool)?) throws -> [Double] {
         if usePrefixCache {
-            if !prefixReady {
-                cache.truncate(to: 0)
-                try model.forward(prefixTokens, cache: cache, interrupt: interrupt)
-                prefixReady = true
-            }
+            try preparePrefix(interrupt: interrupt)
             cache.truncate(to: prefixTokens.count)
             try model.forward(message + suffixTokens, cache: cache, interrupt: interrupt)
         } else {
