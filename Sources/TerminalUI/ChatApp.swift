@@ -175,7 +175,9 @@ public final class ChatApp {
                 transcript.append(.notice, "The context is full: /clear starts a new conversation.")
             }
             // The reply's badge is background work: a message sent meanwhile goes first.
-            if !summary.text.isEmpty { badgeRequests[engine.enqueue(.classify(summary.text, .background))] = entry }
+            if engine.classifier != nil, !summary.text.isEmpty {
+                badgeRequests[engine.enqueue(.classify(summary.text, .background))] = entry
+            }
             stats.replyFinished(result, contextUsed: summary.contextUsed)
             busy = false
             saveSession()
@@ -303,7 +305,7 @@ public final class ChatApp {
         }
         let entry = transcript.append(.user, message)
         // The message's badge first (it is short), then the reply.
-        badgeRequests[engine.enqueue(.classify(message, .normal))] = entry
+        if engine.classifier != nil { badgeRequests[engine.enqueue(.classify(message, .normal))] = entry }
         startReply(engine.enqueue(.send(message)))
     }
 

@@ -37,6 +37,8 @@ struct SentimentCommand: ParsableCommand {
         }
         let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
                                                  prompt: try chosenPrompt())
+        // The fixed prompt once, before the clock starts: each latency shown is then one message's.
+        if !noPrefixCache { try classifier.preparePrefix() }
         if let eval { return try evaluate(classifier, path: eval) }
 
         var inputs: [String] = texts
