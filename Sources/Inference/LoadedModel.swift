@@ -40,10 +40,19 @@ public final class LoadedModel {
         loadSeconds = monotonicSeconds() - start
     }
 
-    /// The dominant weight type (by bytes), as llama.cpp names files: "Q8_0", "Q4_K", …
+    /// The file's type as llama.cpp names it: `general.file_type` ("Q4_K_M" for Qwen's q4_k_m files, which
+    /// are mostly Q5_0 and Q8_0 by bytes), else the dominant weight type by bytes ("Q8_0", "Q4_K", …).
     public var weightTypeSummary: String {
+        if let code = file.metadata["general.file_type"]?.int, let name = LlamaFileType.names[code] { return name }
         var bytes: [GGMLType: Int] = [:]
         for t in file.tensors where t.dims.count >= 2 { bytes[t.type, default: 0] += t.byteCount }
         return bytes.max { $0.value < $1.value }?.key.name ?? "?"
+    }
+
+    /// What the file is made of: tensor count per type, most tensors first ("Q5_0 ×133, F32 ×121, …").
+    public var weightTypeMix: String {
+        var counts: [String: Int] = [:]
+        for t in file.tensors { counts[t.type.name, default: 0] += 1 }
+        return counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
     }
 }

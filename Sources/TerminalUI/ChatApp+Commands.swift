@@ -86,7 +86,7 @@ extension ChatApp {
         let loaded = engine.loaded
         let config = loaded.model.config
         let size = (try? FileManager.default.attributesOfItem(atPath: options.modelPath)[.size] as? Int) ?? 0
-        return "Model \(config.name) (\(config.architecture.rawValue)) · \(options.modelPath) · \(size >> 20) MiB · \(loaded.weightTypeSummary) · "
+        return "Model \(config.name) (\(config.architecture.rawValue)) · \(options.modelPath) · \(size >> 20) MiB · \(loaded.weightTypeSummary) (\(loaded.weightTypeMix)) · "
             + "\(config.layerCount) layers, \(config.hiddenSize) wide, \(config.headCount)/\(config.kvHeadCount) heads · "
             + "context \(stats.contextSize) of \(config.trainedContext) trained · loaded in \(Int(loaded.loadSeconds * 1000)) ms"
     }

@@ -60,6 +60,7 @@ struct ChatCommand: ParsableCommand {
 
         var settings = SamplerSettings()
         settings.temperature = temp ?? config.temperature ?? 0.7
+        settings.repetitionPenalty = SamplerSettings.defaultRepetitionPenalty(temperature: settings.temperature)
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
         let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system ?? config.systemPrompt)
 

@@ -19,24 +19,6 @@ struct QuantizeCommand: ParsableCommand {
     var type: String
     @OptionGroup var threadsOption: ThreadsOption
 
-    /// llama.cpp's `general.file_type` numbers (LLAMA_FTYPE_*) for a file whose matrices are all `type`.
-    static func fileType(_ type: GGMLType) -> UInt32 {
-        switch type {
-        case .f32: return 0
-        case .f16: return 1
-        case .q4_0: return 2
-        case .q4_1: return 3
-        case .q8_0: return 7
-        case .q5_0: return 8
-        case .q5_1: return 9
-        case .q4_K: return 15
-        case .q5_K: return 17
-        case .q6_K: return 18
-        case .bf16: return 32
-        default: return 0
-        }
-    }
-
     func run() throws {
         guard let target = Quantizer.writableTypes.first(where: { $0.name.caseInsensitiveCompare(type) == .orderedSame }) else {
             throw UserFacingError("unknown --type '\(type)'; choose one of \(Quantizer.writableTypes.map(\.name).joined(separator: ", "))")
@@ -66,7 +48,7 @@ struct QuantizeCommand: ParsableCommand {
             guard key != "general.file_type", key != "general.quantization_version", let value = source.metadata[key] else { return nil }
             return (key, value)
         }
-        metadata.append(("general.file_type", .uint32(Self.fileType(target))))
+        metadata.append(("general.file_type", .uint32(LlamaFileType.value(allMatricesOf: target))))
         metadata.append(("general.quantization_version", .uint32(2)))
         let writer = try GGUFWriter(path: output, metadata: metadata, tensors: plan, alignment: source.alignment)
 

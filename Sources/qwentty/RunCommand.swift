@@ -27,8 +27,8 @@ struct RunCommand: ParsableCommand {
     var topP: Float = 0.8
     @Option(name: .long, help: "Min-p (0 disables).")
     var minP: Float = 0
-    @Option(name: .long, help: "Repetition penalty (1 disables).")
-    var repeatPenalty: Float = 1.05
+    @Option(name: .long, help: "Repetition penalty (1 disables; default 1.05, or 1 with --temp 0, which is then plain greedy).")
+    var repeatPenalty: Float?
     @Option(name: .long, help: "Random seed (default: random; printed in the stats).")
     var seed: UInt64?
     @OptionGroup var threadsOption: ThreadsOption
@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
         guard temp >= 0, temp.isFinite else { throw ValidationError("--temp must be 0 or more") }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard minP >= 0, minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
-        guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive") }
+        guard repeatPenalty.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--repeat-penalty must be positive") }
         guard logprobs >= 0, logprobs <= 100 else { throw ValidationError("--logprobs must be between 0 and 100") }
     }
 
@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
         settings.topK = topK
         settings.topP = topP
         settings.minP = minP
-        settings.repetitionPenalty = repeatPenalty
+        settings.repetitionPenalty = repeatPenalty ?? SamplerSettings.defaultRepetitionPenalty(temperature: temp)
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
         var sampler = Sampler(settings: settings)
 

@@ -43,6 +43,14 @@ final class RealModelParityTests: XCTestCase {
         }
     }
 
+    /// The stats pane and `/model` name the file as llama.cpp does (`general.file_type` 15 = Q4_K_M), not
+    /// by its most common weight type (Q5_0), and `/model` lists the mix (REAL-MODEL.md's counts).
+    func testFileTypeIsNamedAsLlamaCppNamesIt() throws {
+        let loaded = try model()
+        XCTAssertEqual(loaded.weightTypeSummary, "Q4_K_M")
+        XCTAssertEqual(loaded.weightTypeMix, "Q5_0 ×133, F32 ×121, Q8_0 ×13, Q4_K ×12, Q6_K ×12")
+    }
+
     /// The chat template: qwentty's ids for system / no system / multi-turn conversations equal
     /// `apply_chat_template` on the file's own Jinja template.
     func testChatTemplateMatchesTransformers() throws {

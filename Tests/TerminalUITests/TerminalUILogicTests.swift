@@ -110,6 +110,21 @@ final class TranscriptTests: XCTestCase {
         XCTAssertTrue(text.contains("␛[31m"))
     }
 
+    /// A notice added while a reply streams (a draft sent too early, `/theme`) goes below it, and the rest
+    /// of the reply still streams into the reply, not into the notice.
+    func testANoticeDuringAReplyDoesNotTakeItsTokens() {
+        var t = Transcript()
+        t.append(.user, "question")
+        let reply = t.append(.assistant, "", streaming: true)
+        t.appendText("first half, ", toEntry: reply)
+        let notice = t.append(.notice, "A reply is still running: Esc cancels it.")
+        t.appendText("second half", toEntry: reply)
+        t.finish(entry: reply, cut: false)
+        XCTAssertEqual(t.entries[t.index(ofID: reply) ?? -1].text, "first half, second half")
+        XCTAssertEqual(t.entries[t.index(ofID: notice) ?? -1].text, "A reply is still running: Esc cancels it.")
+        XCTAssertFalse(t.entries[t.index(ofID: reply) ?? -1].streaming)
+    }
+
     func testHeadersBadgesAndMarkers() {
         var t = Transcript()
         let user = t.append(.user, "I love it")

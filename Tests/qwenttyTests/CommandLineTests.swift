@@ -55,6 +55,10 @@ final class CommandLineTests: XCTestCase {
             let firstLogprob = try XCTUnwrap((tokens.first?["logprob"] as? NSNumber)?.doubleValue)
             XCTAssertEqual(firstLogprob, reference.top_logprobs[0][0][1], accuracy: 1e-3)
             XCTAssertEqual((tokens.first?["top"] as? [Any])?.count, 3)
+            // --temp 0 alone is plain greedy too: no repetition penalty unless one is asked for.
+            let plain = try qwentty(["run", "-m", TestPaths.fixture(reference.file), "--raw", "-p", fixtures.prompt_text,
+                                     "--temp", "0", "-n", "32", "--json"])
+            XCTAssertEqual(try jsonLines(plain.stdout).compactMap { ($0["id"] as? NSNumber)?.int32Value }, expected, "\(reference.file) without --repeat-penalty")
             let done = try XCTUnwrap(lines.last)
             XCTAssertEqual(done["done"] as? Bool, true)
             let stats = try XCTUnwrap(done["stats"] as? [String: Any])
@@ -64,6 +68,25 @@ final class CommandLineTests: XCTestCase {
                 XCTAssertNotNil(stats[key], key)
             }
         }
+    }
+
+    /// `run --temp 0` on the real model is the model's own greedy path: on the "code" chat of the
+    /// real-model references it writes transformers' 40 tokens (a default repetition penalty of 1.05 changes
+    /// the 13th token here, which is how the bug showed).
+    func testTempZeroIsPlainGreedyOnTheRealModel() throws {
+        if let problem = TestPaths.realModelProblem { throw RealModelChatTests.Missing(description: problem) }
+        struct Reference: Decodable {
+            struct Message: Decodable { let role: String; let content: String }
+            struct Chat: Decodable { let name: String; let messages: [Message]; let hf_greedy: [Int32] }
+            let chats: [Chat]
+        }
+        let reference = try TestPaths.loadJSON(Reference.self, "real-model-reference.json")
+        let chat = try XCTUnwrap(reference.chats.first { $0.name == "code" })
+        let result = try qwentty(["run", "-m", TestPaths.realModel, "-p", try XCTUnwrap(chat.messages.last?.content),
+                                  "--temp", "0", "-n", "\(chat.hf_greedy.count)", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let ids = try jsonLines(result.stdout).compactMap { ($0["id"] as? NSNumber)?.int32Value }
+        XCTAssertEqual(ids, chat.hf_greedy)
     }
 
     func testChatRunOnBundledDemoModel() throws {
