@@ -54,6 +54,27 @@ public final class Engine: @unchecked Sendable {
         case prepareSentiment
     }
 
+    /// A reply's first token: what the screen shows while the rest streams.
+    public struct FirstToken: Sendable {
+        /// From queueing the request to this token: what the user waited, including any job that ran
+        /// before it (the message's own badge).
+        public let waitSeconds: Double
+        /// The turn's prefill: tokens and seconds (from the job's start to the first token).
+        public let promptTokens: Int
+        public let promptSeconds: Double
+        /// The conversation's length in tokens now.
+        public let contextUsed: Int
+
+        public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+
+        public init(waitSeconds: Double, promptTokens: Int, promptSeconds: Double, contextUsed: Int) {
+            self.waitSeconds = waitSeconds
+            self.promptTokens = promptTokens
+            self.promptSeconds = promptSeconds
+            self.contextUsed = contextUsed
+        }
+    }
+
     /// How a reply ended.
     public struct ReplySummary: Sendable {
         public let stats: GenerationStats
@@ -69,9 +90,8 @@ public final class Engine: @unchecked Sendable {
         /// Text of the reply in progress (complete UTF-8; not yet sanitised for a terminal), with the
         /// decode rate so far and over the last few tokens (what a sparkline plots).
         case token(RequestID, String, decodeTokensPerSecond: Double, recentTokensPerSecond: Double)
-        /// The time from queueing a reply request to its first token: what the user waited, including
-        /// any job that ran before it (the message's own badge). Sent just before that token.
-        case firstToken(RequestID, waitSeconds: Double)
+        /// The reply's prompt is prefilled and its first token chosen (sent just before that token).
+        case firstToken(RequestID, FirstToken)
         /// The reply is complete (or was cut: see `stats.stopReason`).
         case replyDone(RequestID, ReplySummary)
         /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
@@ -288,10 +308,17 @@ public final class Engine: @unchecked Sendable {
         samplerSettings.seed &+= 1
         var times: [Double] = []
         var reply = ""
+        let started = monotonicSeconds()
+        let contextBefore = session.cache.count
         do {
             let result = try session.send(message, sampler: &sampler, maxTokens: maxReplyTokens) { token in
                 let now = monotonicSeconds()
-                if times.isEmpty { post(.firstToken(id, waitSeconds: now - queuedAt)) }
+                if times.isEmpty {
+                    // The first token is sampled but not yet fed: the cache holds exactly the prompt.
+                    let context = session.cache.count
+                    post(.firstToken(id, FirstToken(waitSeconds: now - queuedAt, promptTokens: context - contextBefore,
+                                                    promptSeconds: now - started, contextUsed: context)))
+                }
                 times.append(now)
                 reply += token.text
                 let rate = times.count > 1 ? Double(times.count - 1) / max(1e-9, now - times[0]) : 0

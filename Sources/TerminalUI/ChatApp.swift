@@ -55,8 +55,9 @@ public final class ChatApp {
     var reply: (request: Engine.RequestID, entry: Int)?
 
     public static let minimumSize = (columns: 40, rows: 8)
-    /// The pane needs this many columns beside an 70-column transcript; narrower, it folds into the status line.
-    static let paneWidth = 30, paneMinimumColumns = 100
+    /// The pane needs this many columns beside a 66-column transcript; narrower, it folds into the status
+    /// line. 33 fits "prompt eval 1000 tok/s · 1234 ms" whole.
+    static let paneWidth = 33, paneMinimumColumns = 100
 
     // Key codes given to sequences curses does not know (`define_key`), above every curses key code.
     static let keyPasteStart: Int32 = 0x7000, keyPasteEnd: Int32 = 0x7001, keyAltEnter: Int32 = 0x7002
@@ -161,8 +162,8 @@ public final class ChatApp {
             if let entry = badgeRequests.removeValue(forKey: request) { transcript.setSentiment(result, entry: entry) }
             stats.lastSentimentSeconds = result.latencySeconds
             if !busy { saveSession() }
-        case .firstToken(let request, let wait) where request == reply?.request:
-            stats.firstTokenWait(wait)
+        case .firstToken(let request, let first) where request == reply?.request:
+            stats.firstToken(first)
         case .token(let request, let text, let rate, let recent) where request == reply?.request:
             if let entry = reply?.entry { transcript.appendText(text, toEntry: entry) }
             stats.tokenArrived(rate: rate, recentRate: recent)

@@ -21,9 +21,10 @@ public struct ChatStats {
     /// The last completed reply.
     public var last: GenerationStats?
     public var lastSentimentSeconds: Double?
-    /// Enter → first token of the current (or last) reply: what the user waited, the message's own badge
-    /// included. Nil from Enter until that token.
-    public private(set) var waitSeconds: Double?
+    /// The current (or last) reply's first token: the wait since Enter (the message's own badge included),
+    /// its prefill and the context then. Nil from Enter until that token, so nothing of the previous reply
+    /// is shown as if it were this one's.
+    public private(set) var first: Engine.FirstToken?
     /// Decode rate within the current (or last) reply, token by token (smoothed over 8 tokens).
     public private(set) var replyCurve: [Double] = []
     /// Decode rate of each completed reply.
@@ -34,12 +35,13 @@ public struct ChatStats {
     public mutating func replyStarted() {
         busy = true
         liveDecode = nil
-        waitSeconds = nil
+        first = nil
         replyCurve = []
     }
 
-    public mutating func firstTokenWait(_ seconds: Double) {
-        waitSeconds = seconds
+    public mutating func firstToken(_ token: Engine.FirstToken) {
+        first = token
+        contextUsed = token.contextUsed
     }
 
     public mutating func tokenArrived(rate: Double, recentRate: Double) {
@@ -70,10 +72,15 @@ public struct ChatStats {
     public func rows() -> [(label: String, value: String)] {
         var rows: [(String, String)] = []
         rows.append(("eval rate", decodeRate.map { String(format: "%.1f tok/s", $0) + (busy ? " ●" : "") } ?? "–"))
-        rows.append(("prompt eval", last.map { String(format: "%.0f tok/s · %.0f ms", $0.promptTokensPerSecond, $0.promptSeconds * 1000) } ?? "–"))
-        rows.append(("first token", waitSeconds.map { String(format: "%.0f ms", $0 * 1000) } ?? (busy ? "…" : "–")))
+        let pending = busy ? "…" : "–"
+        rows.append(("prompt eval", first.map { String(format: "%.0f tok/s · %.0f ms", $0.promptTokensPerSecond, $0.promptSeconds * 1000) } ?? pending))
+        rows.append(("first token", first.map { String(format: "%.0f ms", $0.waitSeconds * 1000) } ?? pending))
         rows.append(("sentiment", lastSentimentSeconds.map { String(format: "%.0f ms", $0 * 1000) } ?? "–"))
-        if let s = last { rows.append(("tokens", "\(s.promptTokens) in · \(s.evalTokens) out")) }
+        if busy {
+            if let first { rows.append(("tokens", "\(first.promptTokens) in · …")) }
+        } else if let s = last {
+            rows.append(("tokens", "\(s.promptTokens) in · \(s.evalTokens) out"))
+        }
         rows.append(("context", "\(contextUsed) / \(contextSize)"))
         rows.append(("RSS", Self.mebibytes(rssBytes)))
         rows.append(("peak RSS", Self.mebibytes(peakRSSBytes)))
@@ -94,12 +101,13 @@ public struct ChatStats {
     /// dropped from the end until the line fits `width`, so an 80-column SSH session keeps the key numbers.
     public func statusLine(width: Int) -> String {
         var items: [String] = []
-        if let rate = decodeRate { items.append(String(format: "decode %.1f tok/s", rate)) }
-        if let s = last {
-            items.append(String(format: "prefill %.0f tok/s", s.promptTokensPerSecond))
+        // The pane's names, so one figure has one name wherever it is shown.
+        if let rate = decodeRate { items.append(String(format: "eval rate %.1f tok/s", rate)) }
+        if let first {
+            items.append(String(format: "prompt eval %.0f tok/s", first.promptTokensPerSecond))
+            items.append(String(format: "first token %.0f ms", first.waitSeconds * 1000))
         }
-        if let wait = waitSeconds { items.append(String(format: "TTFT %.0f ms", wait * 1000)) }
-        items.append("ctx \(contextUsed)/\(contextSize)")
+        items.append("context \(contextUsed)/\(contextSize)")
         items.append("RSS \(rssBytes >> 20)/\(peakRSSBytes >> 20) MiB")
         items.append("\(threads) threads")
         items.append(quant)

@@ -199,7 +199,8 @@ public struct Transcript {
         default: style = .neutral
         }
         var runs = [StyledRun("  ", .body), StyledRun("[\(s.label) \(Int((s.probability * 100).rounded()))%]", style)]
-        if showsLatency { runs.append(StyledRun(" " + String(Int((s.latencySeconds * 1000).rounded())) + " ms", .dim)) }
+        // A badge restored from a saved session has no latency (0): none is shown rather than "0 ms".
+        if showsLatency, s.latencySeconds > 0 { runs.append(StyledRun(" " + String(Int((s.latencySeconds * 1000).rounded())) + " ms", .dim)) }
         return runs
     }
 }

@@ -83,7 +83,7 @@ extension BenchCommand {
                 switch event {
                 case .sentiment(let id, let result):
                     if id == badgeID { badge = result.latencySeconds * 1000 } else { pending -= 1 }
-                case .firstToken(let id, let seconds) where id == replyID: wait = seconds * 1000
+                case .firstToken(let id, let first) where id == replyID: wait = first.waitSeconds * 1000
                 case .replyDone(let id, let summary) where id == replyID: prefill = summary.stats.promptSeconds * 1000
                 case .error(_, let message): throw UserFacingError(message)
                 default: break

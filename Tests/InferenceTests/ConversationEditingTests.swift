@@ -111,8 +111,10 @@ final class EngineTests: XCTestCase {
         guard case .replyDone(_, let summary) = all.last else { return XCTFail("no summary") }
         XCTAssertEqual(summary.text, streamed)
         XCTAssertEqual(summary.contextUsed, engine.session.cache.count, "the engine is idle now: its session may be read")
-        guard case .firstToken(_, let wait) = all[1] else { return XCTFail("no first-token event") }
-        XCTAssertGreaterThanOrEqual(wait, summary.stats.timeToFirstToken, "the wait includes the badge before it")
+        guard case .firstToken(_, let first) = all[1] else { return XCTFail("no first-token event") }
+        XCTAssertGreaterThanOrEqual(first.waitSeconds, summary.stats.timeToFirstToken, "the wait includes the badge before it")
+        XCTAssertEqual(first.promptTokens, summary.stats.promptTokens, "the prefill is known at the first token")
+        XCTAssertLessThanOrEqual(first.contextUsed, summary.contextUsed)
 
         let again = engine.enqueue(.regenerate)
         _ = events(from: engine) { $0.contains { self.kind($0) == ("done", again) } }

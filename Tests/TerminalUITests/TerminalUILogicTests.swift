@@ -125,6 +125,16 @@ final class TranscriptTests: XCTestCase {
         XCTAssertFalse(t.entries[t.index(ofID: reply) ?? -1].streaming)
     }
 
+    /// A badge restored from a saved session has no latency: it shows none rather than "0 ms".
+    func testRestoredBadgeShowsNoLatency() {
+        var t = Transcript()
+        t.showsLatency = true
+        let user = t.append(.user, "I love it")
+        t.setSentiment(SentimentClassifier.Result(label: "Positive", probability: 0.9, probabilities: [], scores: [],
+                                                  latencySeconds: 0, truncatedTokens: 0), entry: user)
+        XCTAssertEqual(t.lines(width: 40)[0].runs.map(\.text), ["you", "  ", "[Positive 90%]"])
+    }
+
     func testHeadersBadgesAndMarkers() {
         var t = Transcript()
         let user = t.append(.user, "I love it")
@@ -162,7 +172,7 @@ final class ChatStatsTests: XCTestCase {
         stats.promptTokens = 30
         stats.promptSeconds = 0.15
         s.replyStarted()
-        s.firstTokenWait(0.28)
+        s.firstToken(Engine.FirstToken(waitSeconds: 0.28, promptTokens: 30, promptSeconds: 0.15, contextUsed: 31))
         s.replyFinished(stats, contextUsed: 120)
         return s
     }
@@ -170,11 +180,27 @@ final class ChatStatsTests: XCTestCase {
     func testStatusLineFoldsToTheWidth() {
         let s = sample()
         let wide = s.statusLine(width: 200)
-        XCTAssertTrue(wide.hasPrefix("decode 50.0 tok/s · prefill 200 tok/s · TTFT 280 ms · ctx 120/4096"), wide)
+        XCTAssertTrue(wide.hasPrefix("eval rate 50.0 tok/s · prompt eval 200 tok/s · first token 280 ms · context 120/4096"), wide)
         XCTAssertTrue(wide.hasSuffix("Qwen2.5-0.5B-Instruct"))
         let narrow = s.statusLine(width: 40)
         XCTAssertLessThanOrEqual(DisplayWidth.of(narrow), 40)
-        XCTAssertTrue(narrow.hasPrefix("decode 50.0 tok/s"), "the most important item survives")
+        XCTAssertTrue(narrow.hasPrefix("eval rate 50.0 tok/s"), "the most important item survives")
+    }
+
+    /// From Enter to the first token nothing of the previous reply is shown as this one's; at the first
+    /// token its wait, prefill and context are.
+    func testStreamingReplyShowsItsOwnFigures() {
+        var s = sample()
+        s.replyStarted()
+        let value = { (label: String) in s.rows().first { $0.label == label }?.value }
+        XCTAssertEqual(value("first token"), "…")
+        XCTAssertEqual(value("prompt eval"), "…")
+        XCTAssertNil(value("tokens"))
+        s.firstToken(Engine.FirstToken(waitSeconds: 0.5, promptTokens: 40, promptSeconds: 0.4, contextUsed: 160))
+        XCTAssertEqual(value("first token"), "500 ms")
+        XCTAssertEqual(value("prompt eval"), "100 tok/s · 400 ms")
+        XCTAssertEqual(value("context"), "160 / 4096")
+        XCTAssertEqual(value("tokens"), "40 in · …")
     }
 
     func testLiveRateDuringAReplyThenTheReplyRate() {

@@ -37,10 +37,10 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(colours.contains("\u{1B}[38;5;179m"), "theme colours reach the terminal: \(colours.debugDescription.prefix(300))")
         try type("Hello there")
         // The user's badge, the streamed reply and the stats line.
-        var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("decode") }
+        var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("eval rate") }
         XCTAssertTrue(s.contains("Hello there"))
-        s = try waitFor("the reply to finish", seconds: 120) { !$0.contains("●") && $0.contains("TTFT") && $0.contains("qwen (cut)  [") }
-        XCTAssertTrue(s.contains("prefill"), s)
+        s = try waitFor("the reply to finish", seconds: 120) { !$0.contains("●") && $0.contains("first token") && $0.contains("qwen (cut)  [") }
+        XCTAssertTrue(s.contains("prompt eval"), s)
 
         // Cancel a reply with Esc: it is marked as cut.
         try type("Tell me more")
@@ -98,7 +98,9 @@ final class ChatScreenTests: XCTestCase {
         // Ctrl-D quits cleanly: the process exits 0 and the shell line shows.
         try tmux(["send-keys", "-t", session, "C-d"])
         s = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
-        XCTAssertFalse(s.contains("ctx ") || s.contains("eval rate"), "the chat screen is gone after exit (terminal restored)")
+        // The terminal is restored: the pane has left the alternate screen curses drew on. (Its primary
+        // screen may still show lines tmux reflowed into it across the resizes above, so no text check.)
+        XCTAssertEqual(try tmux(["display-message", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
 
         // The conversation was saved: --resume brings it back. A bad config line is reported, not fatal.
         try "theme = nosuch\nmouse = sometimes\n".write(toFile: home + "/config/qwentty/config", atomically: true, encoding: .utf8)

@@ -39,7 +39,10 @@ final class RealModelChatTests: XCTestCase {
                            width: 160, height: 60)
         _ = try terminal.waitFor("the start screen", seconds: 120) { $0.contains("Enter sends") && $0.contains("eval rate") }
         try terminal.type("Write a Python class that implements a hash map with separate chaining, with put, get, remove and resize methods and a docstring for each.")
-        var screen = try terminal.waitFor("the long reply to finish", seconds: 600) { self.paneValue("tokens", in: $0) != nil }
+        // Finished: the token counts are shown and the live marker (●) is gone.
+        var screen = try terminal.waitFor("the long reply to finish", seconds: 600) {
+            self.paneValue("tokens", in: $0)?.hasSuffix("out") == true && self.paneValue("eval rate", in: $0)?.contains("●") == false
+        }
         let firstTokens = paneValue("tokens", in: screen)
         let replyTokens = Int(firstTokens?.components(separatedBy: "· ").last?.components(separatedBy: " ").first ?? "") ?? 0
         XCTAssertGreaterThan(replyTokens, 150, "a long reply: \(firstTokens ?? "?")")
@@ -47,7 +50,8 @@ final class RealModelChatTests: XCTestCase {
         // At once, while that reply's badge (a 128-token window) is being computed in the background.
         try terminal.type("Thanks, that was clear.")
         screen = try terminal.waitFor("the second reply to finish", seconds: 300) {
-            self.paneValue("tokens", in: $0) != firstTokens && self.milliseconds(self.paneValue("first token", in: $0)) != nil
+            self.paneValue("tokens", in: $0) != firstTokens && self.paneValue("tokens", in: $0)?.hasSuffix("out") == true
+                && self.milliseconds(self.paneValue("first token", in: $0)) != nil
         }
         let wait = try XCTUnwrap(milliseconds(paneValue("first token", in: screen)), screen)
         let prefill = try XCTUnwrap(milliseconds(paneValue("prompt eval", in: screen)), screen)
