@@ -55,9 +55,30 @@ func jsonString(_ s: String) -> String {
 
 /// Writes to stdout without buffering surprises (streamed tokens must appear as they are generated).
 func writeOut(_ s: String) {
-    FileHandle.standardOutput.write(Data(s.utf8))
+    writeAll(STDOUT_FILENO, s)
 }
 
 func writeErr(_ s: String) {
-    FileHandle.standardError.write(Data(s.utf8))
+    writeAll(STDERR_FILENO, s)
+}
+
+/// Writes every byte with write(2). Foundation's `FileHandle.write` traps on a failed write; here a reader
+/// that went away (EPIPE, `qwentty … | head` with SIGPIPE ignored) ends the program quietly, and any other
+/// failure (a full disk: ENOSPC) is one line on stderr and exit status 1.
+private func writeAll(_ descriptor: Int32, _ s: String) {
+    var bytes = Array(s.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if written > 0 {
+            bytes = bytes.dropFirst(written)
+            continue
+        }
+        let error = errno
+        if written < 0, error == EINTR { continue }
+        if error == EPIPE { exit(0) }
+        if descriptor != STDERR_FILENO {
+            writeAll(STDERR_FILENO, "Error: cannot write to standard output: \(String(cString: strerror(error)))\n")
+        }
+        exit(1)
+    }
 }

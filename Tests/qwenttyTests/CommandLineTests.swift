@@ -89,6 +89,46 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ids, chat.hf_greedy)
     }
 
+    /// Output that cannot be written is one line and exit status 1, never a trap: stdout on a full disk.
+    func testFullDiskOnStdoutIsOneLine() throws {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "Hello, world!"]
+        let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+        let err = Pipe()
+        process.standardOutput = full
+        process.standardError = err
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "not killed by a signal")
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertEqual(message, "Error: cannot write to standard output: No space left on device\n")
+    }
+
+    /// A reader that goes away (`| head`) with SIGPIPE ignored (inherited from a parent that ignores it):
+    /// EPIPE ends the program quietly with status 0, no trap and no message.
+    func testClosedPipeWithSigpipeIgnoredExitsQuietly() throws {
+        let previous = signal(SIGPIPE, SIG_IGN)  // inherited by the child across exec
+        defer { signal(SIGPIPE, previous) }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--jsonl"]
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        try out.fileHandleForReading.close()  // nobody reads: the first write fails with EPIPE
+        input.fileHandleForWriting.write(Data(String(repeating: "{\"text\": \"hello world\"}\n", count: 200).utf8))
+        try input.fileHandleForWriting.close()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "not killed by a signal")
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(message, "")
+    }
+
     func testChatRunOnBundledDemoModel() throws {
         let result = try qwentty(["run", "-p", "Hello!", "-n", "8", "--seed", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)
