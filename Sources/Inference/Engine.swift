@@ -129,8 +129,9 @@ public final class Engine: @unchecked Sendable {
     private var finished = false
     private var thread: Thread?
 
+    /// `prepareSentiment`: queue `.prepareSentiment` at start (tests turn it off to see a cold classifier).
     public init(loaded: LoadedModel, samplerSettings: SamplerSettings, systemPrompt: String? = nil,
-                maxReplyTokens: Int = 512, sentimentPrompt: SentimentPrompt = .builtIn) throws {
+                maxReplyTokens: Int = 512, sentimentPrompt: SentimentPrompt = .builtIn, prepareSentiment: Bool = true) throws {
         guard let template = loaded.template else {
             throw ChatTemplate.TemplateError.noChatTokens
         }
@@ -152,7 +153,7 @@ public final class Engine: @unchecked Sendable {
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
-        if classifier != nil { enqueue(.prepareSentiment) }
+        if classifier != nil, prepareSentiment { enqueue(.prepareSentiment) }
     }
 
     enum EngineError: Error { case pipe }
@@ -245,6 +246,10 @@ public final class Engine: @unchecked Sendable {
         switch queued.job {
         case .send(let text):
             answer(text, id: id, queuedAt: queued.queuedAt, regenerate: false)
+        case .classify(let text, .normal) where classifier?.prefixReady == false:
+            // The fixed prompt is not cached yet (a message sent in the first seconds): prefilling it now
+            // would hold up the reply, so this badge becomes background work and comes after the reply.
+            requeue(Queued(id: id, job: .classify(text, .background), queuedAt: queued.queuedAt))
         case .classify(let text, let priority):
             classify(text, queued: queued, interruptible: priority == .background)
         case .regenerate:

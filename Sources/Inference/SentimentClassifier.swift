@@ -58,7 +58,8 @@ public final class SentimentClassifier {
     private let model: QwenModel
     private let tokenizer: QwenTokenizer
     private let cache: KVCache
-    private var prefixReady = false
+    /// Whether the fixed prompt is in the cache (then a message costs only its own tokens).
+    public private(set) var prefixReady = false
     private var logprobScratch: [Float] = []
 
     public init(model: QwenModel, tokenizer: QwenTokenizer, template: ChatTemplate,

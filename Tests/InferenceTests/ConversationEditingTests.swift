@@ -78,6 +78,15 @@ final class EngineTests: XCTestCase {
         return all
     }
 
+    /// An engine whose classifier has its fixed prompt cached (waited for), so badges run in queue order.
+    private func warmEngine(contextSize: Int = 256, maxReplyTokens: Int = 8) throws -> Engine {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: contextSize)
+        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: maxReplyTokens, prepareSentiment: false)
+        let warmUp = engine.enqueue(.classify("warm-up", .normal))
+        _ = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", warmUp) } }
+        return engine
+    }
+
     /// The event's kind and the request it answers.
     private func kind(_ event: Engine.Event) -> (String, Engine.RequestID) {
         switch event {
@@ -93,8 +102,7 @@ final class EngineTests: XCTestCase {
     /// Every event names its request; jobs run in order; a reply reports its first token (with the wait
     /// since it was queued) before its text, and closes with its whole text.
     func testEventsNameTheirRequestsAndJobsRunInOrder() throws {
-        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 256)
-        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 8)
+        let engine = try warmEngine()
         defer { engine.shutdown() }
         let badge = engine.enqueue(.classify("Hello", .normal))
         let reply = engine.enqueue(.send("Hello"))
@@ -131,8 +139,7 @@ final class EngineTests: XCTestCase {
     /// A finished reply's badge is background work: queued before the next message, it still runs after
     /// that message's badge and reply, so the reply never waits for it.
     func testBackgroundClassificationWaitsForTheNextMessage() throws {
-        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 512)
-        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 64)
+        let engine = try warmEngine(contextSize: 512, maxReplyTokens: 64)
         defer { engine.shutdown() }
         // All queued while the first reply is still being generated.
         let first = engine.enqueue(.send("Tell me a long story"))
@@ -142,6 +149,23 @@ final class EngineTests: XCTestCase {
         let all = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", previousBadge) } }
         let order = all.map(kind).filter { $0.0 != "token" && $0.0 != "first-token" }.map(\.1)
         XCTAssertEqual(order, [first, badge, reply, previousBadge])
+    }
+
+    /// A message's badge normally comes before its reply; while the classifier's fixed prompt is not cached
+    /// yet (the first seconds after start), prefilling it would hold the reply up, so the badge comes after.
+    func testBadgeWaitsForTheReplyWhileTheClassifierIsCold() throws {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 256)
+        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 8, prepareSentiment: false)
+        defer { engine.shutdown() }
+        let coldBadge = engine.enqueue(.classify("Hello", .normal))
+        let coldReply = engine.enqueue(.send("Hello"))
+        let cold = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", coldBadge) } }.map(kind)
+        XCTAssertEqual(cold.first?.1, coldReply, "the reply first")
+        XCTAssertEqual(cold.last?.1, coldBadge)
+        let warmBadge = engine.enqueue(.classify("Again", .normal))
+        let warmReply = engine.enqueue(.send("Again"))
+        let warm = events(from: engine) { $0.contains { self.kind($0) == ("done", warmReply) } }.map(kind)
+        XCTAssertEqual(warm.first?.1, warmBadge, "once the prompt is cached, the badge first")
     }
 
     /// Shutting down while background work is waiting or running returns promptly.
