@@ -107,7 +107,9 @@ public final class Engine: @unchecked Sendable {
     /// Read end of the self-pipe; readable whenever events are waiting.
     public let wakeDescriptor: Int32
     private let wakeWriter: Int32
-    private let cancelRequested = Atomic<Bool>(false)
+    /// The reply request Esc asked to stop (0: none). By id, so a cancel that arrives while the reply
+    /// still waits behind its message's badge is not lost when its job starts.
+    private let cancelledRequest = Atomic<Int>(0)
     /// Jobs waiting that are not background work: a background classification gives way while > 0.
     private let urgentWaiting = Atomic<Int>(0)
     private let lock = NSCondition()
@@ -126,6 +128,9 @@ public final class Engine: @unchecked Sendable {
     private var nextID = 1
     private var events: [Event] = []
     private var stopping = false
+    /// `stopping`, readable from the decode loop without the lock.
+    private let stopRequested = Atomic<Bool>(false)
+    private var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
     private var finished = false
     private var thread: Thread?
 
@@ -176,15 +181,16 @@ public final class Engine: @unchecked Sendable {
         return queued.id
     }
 
-    /// Asks the reply in progress to stop after the current token.
-    public func cancel() {
-        cancelRequested.store(true, ordering: .releasing)
+    /// Asks the reply `request` to stop after its current token (one still queued behind its message's
+    /// badge stops at its first token, so the conversation stays a well-formed exchange).
+    public func cancel(_ request: RequestID) {
+        cancelledRequest.store(request.value, ordering: .releasing)
     }
 
     /// Stops the engine thread after the current job (cancelling it) and waits for it, so the caller
     /// may read the session afterwards without racing the engine.
     public func shutdown() {
-        cancel()
+        stopRequested.store(true, ordering: .releasing)  // a reply in progress stops after its token
         lock.lock()
         stopping = true
         jobs.removeAll()
@@ -228,7 +234,6 @@ public final class Engine: @unchecked Sendable {
             let next = jobs.remove(at: index)
             if !next.isBackground { urgentWaiting.subtract(1, ordering: .releasing) }
             lock.unlock()
-            cancelRequested.store(false, ordering: .releasing)
             perform(next)
         }
     }
@@ -245,7 +250,7 @@ public final class Engine: @unchecked Sendable {
         let id = queued.id
         switch queued.job {
         case .send(let text):
-            answer(text, id: id, queuedAt: queued.queuedAt, regenerate: false)
+            answer(text, id: id, queuedAt: queued.queuedAt)
         case .classify(let text, .normal) where classifier?.prefixReady == false:
             // The fixed prompt is not cached yet (a message sent in the first seconds): prefilling it now
             // would hold up the reply, so this badge becomes background work and comes after the reply.
@@ -253,7 +258,7 @@ public final class Engine: @unchecked Sendable {
         case .classify(let text, let priority):
             classify(text, queued: queued, interruptible: priority == .background)
         case .regenerate:
-            answer(nil, id: id, queuedAt: queued.queuedAt, regenerate: true)
+            answer(nil, id: id, queuedAt: queued.queuedAt)
         case .dropLastExchange:
             session.dropLastExchange()
         case .reset:
@@ -304,7 +309,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Answers `text`, or (regenerate) takes back the last exchange and answers its message again.
-    private func answer(_ text: String?, id: RequestID, queuedAt: Double, regenerate: Bool) {
+    private func answer(_ text: String?, id: RequestID, queuedAt: Double) {
         guard let message = text ?? session.dropLastExchange() else {
             post(.error(id, "nothing to regenerate"))
             return
@@ -331,7 +336,7 @@ public final class Engine: @unchecked Sendable {
                 let window = min(8, times.count - 1)
                 let recent = window > 0 ? Double(window) / max(1e-9, now - times[times.count - 1 - window]) : 0
                 if !token.text.isEmpty { post(.token(id, token.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
-                return !cancelRequested.load(ordering: .acquiring)
+                return cancelledRequest.load(ordering: .acquiring) != id.value && !isStopping
             }
             post(.replyDone(id, ReplySummary(stats: result.stats, text: reply, contextUsed: session.cache.count)))
         } catch {

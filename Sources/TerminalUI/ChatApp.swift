@@ -275,10 +275,10 @@ public final class ChatApp {
         case 12: clearok(qw_stdscr(), true)            // Ctrl-L
         case 8, 127: editor.backspace()
         case 27:                                       // Esc
-            if busy { engine.cancel() }
+            if let reply { engine.cancel(reply.request) }
         case 3:                                        // Ctrl-C
-            if busy {
-                engine.cancel()
+            if let reply {
+                engine.cancel(reply.request)
             } else if monotonicSeconds() - lastInterrupt < 2 {
                 running = false
             } else {

@@ -168,6 +168,20 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(warm.first?.1, warmBadge, "once the prompt is cached, the badge first")
     }
 
+    /// Esc pressed while the reply still waits behind its message's badge is not lost: the reply stops at
+    /// its first token, marked as cancelled.
+    func testCancelBeforeTheReplyStartsIsKept() throws {
+        let engine = try warmEngine(maxReplyTokens: 64)
+        defer { engine.shutdown() }
+        engine.enqueue(.classify(String(repeating: "a long message to classify ", count: 10), .normal))
+        let reply = engine.enqueue(.send("Tell me a long story"))
+        engine.cancel(reply)
+        let all = events(from: engine) { $0.contains { self.kind($0) == ("done", reply) } }
+        guard case .replyDone(_, let summary) = all.last else { return XCTFail("no summary") }
+        XCTAssertEqual(summary.stats.stopReason, .cancelled)
+        XCTAssertLessThanOrEqual(summary.stats.evalTokens, 1)
+    }
+
     /// Shutting down while background work is waiting or running returns promptly.
     func testShutdownWithBackgroundWorkQueued() throws {
         let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 256)
