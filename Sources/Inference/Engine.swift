@@ -49,8 +49,9 @@ public final class Engine: @unchecked Sendable {
         case setSystemPrompt(String?)
         /// Rebuild a saved conversation (alternating user/assistant messages) under its system prompt.
         case restore([ChatMessage], systemPrompt: String?)
-        /// Prefill the sentiment classifier's fixed prompt (~700 tokens, seconds on a small CPU), so the first
-        /// badge costs what every later one does. Queued by the engine itself at start, as background work.
+        /// Prefill the sentiment classifier's fixed prompt (824 tokens, seconds on a small CPU), so the first
+        /// badge costs what every later one does. Queued by the engine itself at start, as background work,
+        /// in chunks: an interruption keeps what is done.
         case prepareSentiment
     }
 
@@ -251,10 +252,6 @@ public final class Engine: @unchecked Sendable {
         switch queued.job {
         case .send(let text):
             answer(text, id: id, queuedAt: queued.queuedAt)
-        case .classify(let text, .normal) where classifier?.prefixReady == false:
-            // The fixed prompt is not cached yet (a message sent in the first seconds): prefilling it now
-            // would hold up the reply, so this badge becomes background work and comes after the reply.
-            requeue(Queued(id: id, job: .classify(text, .background), queuedAt: queued.queuedAt))
         case .classify(let text, let priority):
             classify(text, queued: queued, interruptible: priority == .background)
         case .regenerate:
@@ -273,7 +270,7 @@ public final class Engine: @unchecked Sendable {
             do {
                 try classifier?.preparePrefix(interrupt: { [unowned self] in urgentWaiting.load(ordering: .acquiring) > 0 })
             } catch ForwardError.interrupted {
-                requeue(queued)  // the message's own badge prefills it if it comes first
+                requeue(queued)  // finished chunks are kept; a message's badge that comes first does the rest
             } catch {
                 post(.error(id, "sentiment: \(error)"))
             }

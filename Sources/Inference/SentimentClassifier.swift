@@ -58,8 +58,13 @@ public final class SentimentClassifier {
     private let model: QwenModel
     private let tokenizer: QwenTokenizer
     private let cache: KVCache
-    /// Whether the fixed prompt is in the cache (then a message costs only its own tokens).
-    public private(set) var prefixReady = false
+    /// Tokens of the fixed prompt already in the cache: it is prefilled in chunks, so background work
+    /// that is interrupted keeps what it finished.
+    public private(set) var prefixTokensCached = 0
+    /// Whether the whole fixed prompt is in the cache (then a message costs only its own tokens).
+    public var prefixReady: Bool { prefixTokensCached == prefixTokens.count }
+    /// Chunk size of an interruptible prefix prefill (a whole-prompt batch when nothing can interrupt).
+    static let prefixChunk = 128
     private var logprobScratch: [Float] = []
 
     public init(model: QwenModel, tokenizer: QwenTokenizer, template: ChatTemplate,
@@ -160,12 +165,15 @@ public final class SentimentClassifier {
     }
 
     /// Prefills the fixed prompt into this classifier's cache, if not done yet (the first `classify` does
-    /// it otherwise). Interrupted, it leaves nothing half-done and can be called again.
+    /// it otherwise). Interrupted, it keeps the chunks it finished and goes on from there when called again.
     public func preparePrefix(interrupt: (() -> Bool)? = nil) throws {
-        guard !prefixReady else { return }
-        cache.truncate(to: 0)
-        try model.forward(prefixTokens, cache: cache, interrupt: interrupt)
-        prefixReady = true
+        let chunk = interrupt == nil ? prefixTokens.count : Self.prefixChunk
+        while prefixTokensCached < prefixTokens.count {
+            cache.truncate(to: prefixTokensCached)
+            let end = min(prefixTokensCached + chunk, prefixTokens.count)
+            try model.forward(Array(prefixTokens[prefixTokensCached ..< end]), cache: cache, interrupt: interrupt)
+            prefixTokensCached = end
+        }
     }
 
     /// Each label's log Σ p(word) for `message` after the prompt.
@@ -176,7 +184,7 @@ public final class SentimentClassifier {
             try model.forward(message + suffixTokens, cache: cache, interrupt: interrupt)
         } else {
             cache.truncate(to: 0)
-            prefixReady = false
+            prefixTokensCached = 0
             try model.forward(prefixTokens + message + suffixTokens, cache: cache, interrupt: interrupt)
         }
         let promptEnd = cache.count

@@ -151,23 +151,6 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(order, [first, badge, reply, previousBadge])
     }
 
-    /// A message's badge normally comes before its reply; while the classifier's fixed prompt is not cached
-    /// yet (the first seconds after start), prefilling it would hold the reply up, so the badge comes after.
-    func testBadgeWaitsForTheReplyWhileTheClassifierIsCold() throws {
-        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 256)
-        let engine = try Engine(loaded: loaded, samplerSettings: .greedy, maxReplyTokens: 8, prepareSentiment: false)
-        defer { engine.shutdown() }
-        let coldBadge = engine.enqueue(.classify("Hello", .normal))
-        let coldReply = engine.enqueue(.send("Hello"))
-        let cold = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", coldBadge) } }.map(kind)
-        XCTAssertEqual(cold.first?.1, coldReply, "the reply first")
-        XCTAssertEqual(cold.last?.1, coldBadge)
-        let warmBadge = engine.enqueue(.classify("Again", .normal))
-        let warmReply = engine.enqueue(.send("Again"))
-        let warm = events(from: engine) { $0.contains { self.kind($0) == ("done", warmReply) } }.map(kind)
-        XCTAssertEqual(warm.first?.1, warmBadge, "once the prompt is cached, the badge first")
-    }
-
     /// Esc pressed while the reply still waits behind its message's badge is not lost: the reply stops at
     /// its first token, marked as cancelled.
     func testCancelBeforeTheReplyStartsIsKept() throws {

@@ -92,6 +92,29 @@ final class SentimentClassifierTests: XCTestCase {
         for (a, b) in zip(uninterrupted.scores, resumed.scores) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
+    /// The fixed prompt is prefilled in chunks when it can be interrupted: an interruption keeps the chunks
+    /// already done, the next call goes on from there, and the result equals an uninterrupted prefill.
+    func testInterruptedPrefixKeepsItsFinishedChunks() throws {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: 512)
+        let template = try XCTUnwrap(loaded.template)
+        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
+        XCTAssertGreaterThan(classifier.prefixTokens.count, SentimentClassifier.prefixChunk, "needs two chunks at least")
+        var checks = 0
+        let checksPerChunk = 4 * loaded.model.config.layerCount
+        XCTAssertThrowsError(try classifier.preparePrefix(interrupt: {
+            checks += 1
+            return checks > checksPerChunk + 2  // inside the second chunk
+        })) { XCTAssertEqual($0 as? ForwardError, .interrupted) }
+        XCTAssertEqual(classifier.prefixTokensCached, SentimentClassifier.prefixChunk)
+        XCTAssertFalse(classifier.prefixReady)
+        try classifier.preparePrefix(interrupt: { false })
+        XCTAssertTrue(classifier.prefixReady)
+        let resumed = try classifier.classify("fine, thanks")
+        let fresh = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
+        let whole = try fresh.classify("fine, thanks")
+        for (a, b) in zip(resumed.scores, whole.scores) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    }
+
     /// Examples become earlier exchanges of the cached prefix, answered by the label's first word; each
     /// label's score is log Σ p(word) over its words.
     func testExamplesAndLabelWords() throws {
