@@ -9,13 +9,15 @@ public struct AppConfig: Equatable {
     public var threads: Int?
     public var contextSize: Int?
     public var temperature: Float?
+    /// Most tokens in one reply (`-n`).
+    public var maxTokens: Int?
     public var systemPrompt: String?
     public var mouse: Bool?
     public var statsPane: Bool?
     /// Problems found, one line each, naming the file and line.
     public var problems: [String] = []
 
-    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "system", "mouse", "stats"]
+    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "max_tokens", "system", "mouse", "stats"]
 
     public init() {}
 
@@ -52,6 +54,8 @@ public struct AppConfig: Equatable {
                 if let n = Int(value), n >= 16 { contextSize = n } else { problem(key, "expected a token count ≥ 16, got \(value)") }
             case "temp":
                 if let t = Float(value), t >= 0, t <= 5 { temperature = t } else { problem(key, "expected 0…5, got \(value)") }
+            case "max_tokens":
+                if let n = Int(value), n >= 1 { maxTokens = n } else { problem(key, "expected a token count ≥ 1, got \(value)") }
             case "system": systemPrompt = value.isEmpty ? nil : value.replacingOccurrences(of: "\\n", with: "\n")
             case "mouse": mouse = flag(key, value)
             case "stats": statsPane = flag(key, value)

@@ -81,7 +81,9 @@ public final class ChatApp {
         if let (chat, _) = options.resume {
             for message in chat.messages where message.role != .notice {
                 let entry = transcript.append(message.role, message.content)
-                if message.cut == true { transcript.finish(entry: entry, cut: true) }
+                if message.cut == true || message.limit == true {
+                    transcript.finish(entry: entry, cut: message.cut == true, hitLimit: message.limit == true)
+                }
                 if let label = message.sentiment, let p = message.sentimentProbability {
                     transcript.setSentiment(SentimentClassifier.Result(label: label, probability: p, probabilities: [], scores: [],
                                                                        latencySeconds: 0, truncatedTokens: 0), entry: entry)
@@ -171,7 +173,10 @@ public final class ChatApp {
             guard let entry = reply?.entry else { break }
             reply = nil
             let result = summary.stats
-            transcript.finish(entry: entry, cut: result.stopReason == .cancelled || result.stopReason == .maxTokens)
+            transcript.finish(entry: entry, cut: result.stopReason == .cancelled, hitLimit: result.stopReason == .maxTokens)
+            if result.stopReason == .maxTokens {
+                transcript.append(.notice, "The reply stopped at the \(engine.maxReplyTokens)-token limit: -n N or max_tokens = N in the config raises it.")
+            }
             if result.stopReason == .contextFull {
                 transcript.append(.notice, "The context is full: /clear starts a new conversation.")
             }

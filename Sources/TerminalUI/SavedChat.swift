@@ -9,8 +9,10 @@ public struct SavedChat: Codable, Equatable {
         public var content: String
         public var sentiment: String?
         public var sentimentProbability: Float?
-        /// The reply was cancelled or hit the token limit.
+        /// The reply was cancelled (or, in files written before `limit`, hit the token limit).
         public var cut: Bool?
+        /// The reply stopped at the reply-token limit.
+        public var limit: Bool?
     }
 
     public var format = 1
@@ -25,7 +27,8 @@ public struct SavedChat: Codable, Equatable {
         self.created = Date(timeIntervalSince1970: created.timeIntervalSince1970.rounded(.down))  // what ISO 8601 keeps
         messages = transcript.entries.filter { $0.role != .notice && !($0.role == .assistant && $0.streaming && $0.text.isEmpty) }.map {
             Message(role: $0.role, content: $0.text, sentiment: $0.sentiment?.label,
-                    sentimentProbability: $0.sentiment?.probability, cut: $0.cut || $0.streaming ? true : nil)
+                    sentimentProbability: $0.sentiment?.probability, cut: $0.cut || $0.streaming ? true : nil,
+                    limit: $0.hitLimit ? true : nil)
         }
     }
 
@@ -66,6 +69,7 @@ public struct SavedChat: Codable, Equatable {
                 heading += " · \(label) \(Int((p * 100).rounded()))%"
             }
             if message.cut == true { heading += " · (cut)" }
+            if message.limit == true { heading += " · (token limit)" }
             out += heading + "\n\n"
             if message.role == .user {
                 out += message.content.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")

@@ -13,6 +13,8 @@ public struct Transcript {
         public var sentiment: SentimentClassifier.Result?
         public var streaming = false
         public var cut = false
+        /// The reply stopped at the reply-token limit (`-n`, `max_tokens`): shown apart from a cut.
+        public var hitLimit = false
         /// Replies are markdown, parsed as they stream (user text is shown verbatim).
         var markdown: MarkdownStream?
         /// Bumped on every change, so cached layout knows when it is stale.
@@ -73,10 +75,11 @@ public struct Transcript {
         entries[index].version += 1
     }
 
-    public mutating func finish(entry id: Int, cut: Bool) {
+    public mutating func finish(entry id: Int, cut: Bool, hitLimit: Bool = false) {
         guard let index = index(ofID: id) else { return }
         entries[index].streaming = false
         entries[index].cut = cut
+        entries[index].hitLimit = hitLimit
         entries[index].version += 1
     }
 
@@ -154,6 +157,7 @@ public struct Transcript {
             var runs = [StyledRun("qwen", .assistantHeader)]
             if entry.streaming { runs.append(StyledRun(" …", .dim)) }
             if entry.cut { runs.append(StyledRun(" (cut)", .dim)) }
+            if entry.hitLimit { runs.append(StyledRun(" (token limit)", .dim)) }
             out.append(Line(runs: runs + badge(entry)))
             out += markdownLines(entry.markdown ?? MarkdownStream(entry.text), entry: index, width: width)
         }

@@ -23,6 +23,8 @@ struct ChatCommand: ParsableCommand {
     var system: String?
     @Option(name: .long, help: "Temperature; 0 is greedy (default 0.7).")
     var temp: Float?
+    @Option(name: [.customShort("n"), .long], help: "Most tokens in one reply (default 512).")
+    var maxTokens: Int?
     @Option(name: .long, help: "Random seed (default: random).")
     var seed: UInt64?
     @Option(name: .long, help: "Colour theme: a file name in themes/ without .theme (default: dark).")
@@ -35,6 +37,10 @@ struct ChatCommand: ParsableCommand {
     var noMouse = false
     @Flag(help: "Do not save the conversation.")
     var noSave = false
+
+    func validate() throws {
+        if let maxTokens, maxTokens < 1 { throw ValidationError("-n must be at least 1") }
+    }
 
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
@@ -62,7 +68,8 @@ struct ChatCommand: ParsableCommand {
         settings.temperature = temp ?? config.temperature ?? 0.7
         settings.repetitionPenalty = SamplerSettings.defaultRepetitionPenalty(temperature: settings.temperature)
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
-        let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system ?? config.systemPrompt)
+        let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system ?? config.systemPrompt,
+                                maxReplyTokens: maxTokens ?? config.maxTokens ?? 512)
 
         var options = ChatApp.Options()
         options.modelPath = path

@@ -42,6 +42,22 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(md.contains("## Qwen · (cut)\n\n**Sure.**\n```\ncode\n```\n"), md)
     }
 
+    /// A reply that stopped at the token limit is marked apart from a cut one, on screen, in the saved
+    /// session (and back on resume) and in the export.
+    func testTokenLimitIsMarkedApartFromACut() throws {
+        var t = Transcript()
+        t.append(.user, "question")
+        let reply = t.append(.assistant, "", streaming: true)
+        t.appendText("a long answer", toEntry: reply)
+        t.finish(entry: reply, cut: false, hitLimit: true)
+        XCTAssertEqual(t.lines(width: 40)[3].runs.map(\.text).prefix(2), ["qwen", " (token limit)"])
+        let chat = SavedChat(model: "m.gguf", systemPrompt: nil, created: Date(timeIntervalSince1970: 0), transcript: t)
+        XCTAssertEqual(chat.messages.last?.limit, true)
+        XCTAssertNil(chat.messages.last?.cut)
+        XCTAssertTrue(chat.markdown().contains("## Qwen · (token limit)\n"), chat.markdown())
+        XCTAssertEqual(try SavedChat(json: Data(try chat.json().utf8)), chat, "kept through the session file")
+    }
+
     func testStoreSavesAtomicallyAndFindsTheLatest() throws {
         let store = SessionStore(directory: directory)
         XCTAssertNil(store.latestPath())
@@ -89,6 +105,8 @@ final class AppConfigTests: XCTestCase {
             threads = 4
             ctx_size = 8192
             temp = 0.2
+            max_tokens = 2048
+            max_tokens = 0
             system = "Line one.\\nLine two."
             mouse = off
             stats = no
@@ -100,11 +118,13 @@ final class AppConfigTests: XCTestCase {
         XCTAssertEqual(config.threads, 4, "a bad later value does not erase the good one")
         XCTAssertEqual(config.contextSize, 8192)
         XCTAssertEqual(config.temperature, 0.2)
+        XCTAssertEqual(config.maxTokens, 2048)
         XCTAssertEqual(config.systemPrompt, "Line one.\nLine two.")
         XCTAssertEqual(config.mouse, false)
         XCTAssertEqual(config.statsPane, false)
-        XCTAssertEqual(config.problems, ["cfg: threads: expected 1…256, got many",
-                                         "cfg: colour: unknown setting (known: model, theme, threads, ctx_size, temp, system, mouse, stats)"])
+        XCTAssertEqual(config.problems, ["cfg: max_tokens: expected a token count ≥ 1, got 0",
+                                         "cfg: threads: expected 1…256, got many",
+                                         "cfg: colour: unknown setting (known: model, theme, threads, ctx_size, temp, max_tokens, system, mouse, stats)"])
         XCTAssertEqual(AppConfig.load(path: "/nonexistent/qwentty/config"), AppConfig(), "no file: defaults, no complaint")
     }
 }

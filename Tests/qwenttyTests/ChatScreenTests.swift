@@ -39,7 +39,8 @@ final class ChatScreenTests: XCTestCase {
         // The user's badge, the streamed reply and the stats line.
         var s = try waitFor("a sentiment badge and a reply") { $0.contains("you  [") && $0.contains("qwen") && $0.contains("eval rate") }
         XCTAssertTrue(s.contains("Hello there"))
-        s = try waitFor("the reply to finish", seconds: 120) { !$0.contains("●") && $0.contains("first token") && $0.contains("qwen (cut)  [") }
+        s = try waitFor("the reply to finish", seconds: 120) { !$0.contains("●") && $0.contains("first token") && $0.contains("qwen (token limit)  [") }
+        XCTAssertTrue(s.contains("512-token limit"), "the limit is named, with how to raise it: \(s)")
         XCTAssertTrue(s.contains("prompt eval"), s)
 
         // Cancel a reply with Esc: it is marked as cut.

@@ -129,6 +129,12 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(message, "")
     }
 
+    func testChatRefusesAZeroReplyLimit() throws {
+        let result = try qwentty(["chat", "-n", "0"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("-n must be at least 1"), result.stderr)
+    }
+
     func testChatRunOnBundledDemoModel() throws {
         let result = try qwentty(["run", "-p", "Hello!", "-n", "8", "--seed", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)
