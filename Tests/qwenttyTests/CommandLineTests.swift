@@ -89,21 +89,34 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ids, chat.hf_greedy)
     }
 
-    /// Output that cannot be written is one line and exit status 1, never a trap: stdout on a full disk.
-    func testFullDiskOnStdoutIsOneLine() throws {
+    /// Runs the binary with `standardOutput` as its stdout (a file or a pipe the test controls) and
+    /// `input` on stdin; after `afterStart` (which may close the reading end). Returns how it ended and
+    /// its stderr.
+    private func runWithStdout(_ arguments: [String], standardOutput: Any, input: String = "",
+                               afterStart: () throws -> Void = {}) throws -> (reason: Process.TerminationReason, status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "Hello, world!"]
-        let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
-        let err = Pipe()
-        process.standardOutput = full
+        process.arguments = arguments
+        let stdin = Pipe(), err = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = standardOutput
         process.standardError = err
         try process.run()
+        try afterStart()
+        stdin.fileHandleForWriting.write(Data(input.utf8))  // well under a pipe's buffer
+        try stdin.fileHandleForWriting.close()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .exit, "not killed by a signal")
-        XCTAssertEqual(process.terminationStatus, 1)
-        XCTAssertEqual(message, "Error: cannot write to standard output: No space left on device\n")
+        return (process.terminationReason, process.terminationStatus, message)
+    }
+
+    /// Output that cannot be written is one line and exit status 1, never a trap: stdout on a full disk.
+    func testFullDiskOnStdoutIsOneLine() throws {
+        let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+        let result = try runWithStdout(["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "Hello, world!"], standardOutput: full)
+        XCTAssertEqual(result.reason, .exit, "not killed by a signal")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "Error: cannot write to standard output: No space left on device\n")
     }
 
     /// A reader that goes away (`| head`) with SIGPIPE ignored (inherited from a parent that ignores it):
@@ -111,22 +124,14 @@ final class CommandLineTests: XCTestCase {
     func testClosedPipeWithSigpipeIgnoredExitsQuietly() throws {
         let previous = signal(SIGPIPE, SIG_IGN)  // inherited by the child across exec
         defer { signal(SIGPIPE, previous) }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--jsonl"]
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        try out.fileHandleForReading.close()  // nobody reads: the first write fails with EPIPE
-        input.fileHandleForWriting.write(Data(String(repeating: "{\"text\": \"hello world\"}\n", count: 200).utf8))
-        try input.fileHandleForWriting.close()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .exit, "not killed by a signal")
-        XCTAssertEqual(process.terminationStatus, 0)
-        XCTAssertEqual(message, "")
+        let out = Pipe()
+        let result = try runWithStdout(["tokenize", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--jsonl"], standardOutput: out,
+                                       input: String(repeating: "{\"text\": \"hello world\"}\n", count: 200)) {
+            try out.fileHandleForReading.close()  // nobody reads: the first write fails with EPIPE
+        }
+        XCTAssertEqual(result.reason, .exit, "not killed by a signal")
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stderr, "")
     }
 
     func testChatRefusesAZeroReplyLimit() throws {
