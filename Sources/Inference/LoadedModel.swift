@@ -31,13 +31,32 @@ public final class LoadedModel {
         self.contextSize = context
         // The sentiment classifier keeps its own cache (cached prompt + a message window), which may be
         // longer than a small chat context (`-c 256`); the model's position tables cover both.
-        model = try QwenModel(file: file, pool: pool, maxContext: max(context, min(Self.classifierContext, config.trainedContext)))
+        let maxContext = max(context, min(Self.classifierContext, config.trainedContext))
+        try Self.checkMemory(file: file, config: config, context: context, maxContext: maxContext, threads: pool.threadCount)
+        model = try QwenModel(file: file, pool: pool, maxContext: maxContext)
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
             throw file.error("tokenizer.ggml.tokens", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
         }
         generator = TextGenerator(model: model, tokenizer: tokenizer)
         template = try? ChatTemplate(tokenizer: tokenizer, templateSource: file.metadata["tokenizer.chat_template"]?.string)
         loadSeconds = monotonicSeconds() - start
+    }
+
+    /// Refuses, before anything is allocated, a model whose weights, KV caches (the chat's and the
+    /// classifier's) and scratch would not fit in the memory the system has available: the shape comes
+    /// from the file's metadata, and a 1 MB file can ask for gigabytes. One line names every figure.
+    static func checkMemory(file: GGUFFile, config: ModelConfig, context: Int, maxContext: Int, threads: Int,
+                            available: Int = ProcessMemory.availableBytes) throws {
+        let weights = Double(file.tensors.reduce(0) { $0 + $1.byteCount })
+        let cache = KVCache.bytes(layerCount: config.layerCount, contextSize: context, width: config.kvWidth)
+            + KVCache.bytes(layerCount: config.layerCount, contextSize: maxContext, width: config.kvWidth)
+        let scratch = QwenModel.scratchBytes(config: config, maxContext: maxContext, threads: threads)
+        let total = weights + cache + scratch
+        guard available > 0, total > Double(available) else { return }  // 0: /proc/meminfo unreadable
+        throw ModelFileError(path: file.path, field: "memory", problem: 
+            "running this model needs about \(formatBytes(total)) (weights \(formatBytes(weights)), KV caches "
+            + "\(formatBytes(cache)) for \(context) + \(maxContext) positions, scratch \(formatBytes(scratch))) but "
+            + "\(formatBytes(available)) is available; lower --ctx-size or use a smaller model")
     }
 
     /// The file's type as llama.cpp names it: `general.file_type` ("Q4_K_M" for Qwen's q4_k_m files, which

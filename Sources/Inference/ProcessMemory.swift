@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 /// Resident memory of this process, from Linux `/proc` (what `top` shows as RES).
 public enum ProcessMemory {
@@ -49,3 +50,13 @@ public enum ProcessMemory {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// A byte count as people read it ("491.4 MiB", "3.25 GiB"); a Double so estimates of hostile shapes fit.
+public func formatBytes(_ n: Double) -> String {
+    for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] where n >= Double(1 << shift) {
+        return String(format: shift >= 30 ? "%.2f " : "%.1f ", n / Double(1 << shift)) + unit
+    }
+    return "\(Int(n)) B"
+}
+
+public func formatBytes(_ n: Int) -> String { formatBytes(Double(n)) }

@@ -16,10 +16,10 @@ public final class KVCache {
         self.contextSize = contextSize
         self.width = width
         let total = layerCount * contextSize * width
+        // Not zeroed: only positions below `count` are ever read, and untouched pages cost no memory, so
+        // a long context that a chat never fills does not show in its resident size.
         keys = .allocate(capacity: total)
         values = .allocate(capacity: total)
-        keys.initialize(repeating: 0, count: total)
-        values.initialize(repeating: 0, count: total)
     }
 
     deinit {
@@ -29,6 +29,11 @@ public final class KVCache {
 
     /// Bytes held by the cache (for stats).
     public var byteCount: Int { 2 * layerCount * contextSize * width * MemoryLayout<Float>.size }
+
+    /// What a cache of this shape takes, before it exists (a Double: the shape may come from a hostile file).
+    public static func bytes(layerCount: Int, contextSize: Int, width: Int) -> Double {
+        2 * Double(layerCount) * Double(contextSize) * Double(width) * Double(MemoryLayout<Float>.size)
+    }
 
     public func keys(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
         keys + (layer * contextSize + position) * width

@@ -58,6 +58,11 @@ public struct ModelConfig: Sendable, Equatable {
         guard headCount % kvHeadCount == 0 else {
             throw gguf.error(p + "attention.head_count_kv", "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
         }
+        // Qwen's heads are 64 or 128 wide. The bound keeps the RoPE tables and the per-position cache
+        // width of a crafted file (key_length 65536 with embedding_length 1) from asking for gigabytes.
+        guard headSize <= Self.maxHeadSize else {
+            throw gguf.error(p + "attention.key_length", "head size \(headSize) is larger than \(Self.maxHeadSize); no Qwen model uses more than 256")
+        }
         guard headSize % 2 == 0 else {
             throw gguf.error(p + "attention.key_length", "head size \(headSize) must be even for rotary embeddings")
         }
@@ -70,6 +75,9 @@ public struct ModelConfig: Sendable, Equatable {
         }
         vocabularySize = embedding.dims[1]
     }
+
+    /// The widest attention head accepted (twice the widest any Qwen model has used).
+    public static let maxHeadSize = 512
 
     /// Width of all query heads together (H·Dh) and of all key or value heads (Hkv·Dh).
     public var queryWidth: Int { headCount * headSize }

@@ -97,6 +97,17 @@ public final class QwenModel {
         }
     }
 
+    /// Bytes `init` allocates for a forward pass (activations of a `maxBatch` batch, attention scores,
+    /// RoPE tables, logits), from the shape alone, so a loader can refuse a file before allocating: the
+    /// shape comes from metadata, and a crafted file can ask for terabytes. A Double, so no product of
+    /// hostile dimensions can overflow.
+    public static func scratchBytes(config c: ModelConfig, maxContext: Int, maxBatch: Int = 256, threads: Int) -> Double {
+        let t = Double(max(1, maxBatch))
+        let activations = t * Double(2 * c.hiddenSize + 2 * c.queryWidth + 2 * c.kvWidth + 2 * c.ffnSize)
+        let tables = Double(threads * maxHeadsPerCall) * Double(maxContext) + Double(maxContext) * Double(c.headSize)
+        return 4 * (activations + tables + Double(c.vocabularySize))
+    }
+
     public func makeCache(contextSize: Int? = nil) -> KVCache {
         KVCache(layerCount: config.layerCount, contextSize: min(contextSize ?? maxContext, maxContext), width: config.kvWidth)
     }

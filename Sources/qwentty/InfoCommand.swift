@@ -70,10 +70,3 @@ struct InfoCommand: ParsableCommand {
         writeOut(lines.joined(separator: "\n") + "\n")
     }
 }
-
-func formatBytes(_ n: Int) -> String {
-    if n >= 1 << 30 { return String(format: "%.2f GiB", Double(n) / Double(1 << 30)) }
-    if n >= 1 << 20 { return String(format: "%.1f MiB", Double(n) / Double(1 << 20)) }
-    if n >= 1 << 10 { return String(format: "%.1f KiB", Double(n) / Double(1 << 10)) }
-    return "\(n) B"
-}

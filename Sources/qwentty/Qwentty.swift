@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Inference
 
 @main
 struct Qwentty: ParsableCommand {
@@ -8,6 +10,22 @@ struct Qwentty: ParsableCommand {
         subcommands: [ChatCommand.self, RunCommand.self, BenchCommand.self, QuantizeCommand.self, SentimentCommand.self, TokenizeCommand.self, InfoCommand.self],
         defaultSubcommand: ChatCommand.self
     )
+
+    /// ArgumentParser's `main`, except that a failure's message is sanitised before it reaches the
+    /// terminal: errors quote the model file (its architecture name, tokenizer strings, tensor names) and
+    /// the command line, and either may hold escape sequences that would retitle or clear the screen.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }  // help and the like: our own text, on stdout
+            let message = fullMessage(for: error)
+            if !message.isEmpty { writeErr(TerminalSanitizer.sanitize(message) + "\n") }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// A failure to report as one line (the message says what is wrong and what to do).

@@ -70,4 +70,39 @@ final class ChatTemplateTests: XCTestCase {
             in: "'<|im_start|>system\\n' + tools + '<|im_end|>' ... '<|im_start|>system\\nDefault.<|im_end|>'"), "Default.")
         XCTAssertNil(ChatTemplate.literalSystemPrompt(in: "no system turn here"))
     }
+
+    /// A crafted template that opens a system turn 200,000 times before its only `<|im_end|>` (4 MB) took
+    /// minutes when each opening searched for its own closing. Linear now: the limit is only a hang guard
+    /// (it takes milliseconds), not a speed measurement.
+    func testDefaultSystemPromptScanIsLinearOnAHostileTemplate() {
+        let hostile = String(repeating: "<|im_start|>system\n'", count: 200_000) + "<|im_end|>"
+        let start = Date()
+        XCTAssertNil(ChatTemplate.literalSystemPrompt(in: hostile))
+        XCTAssertEqual(ChatTemplate.literalSystemPrompt(in: hostile + "'<|im_start|>system\nLater.<|im_end|>'"), "Later.")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10, "the scan must not grow with the square of the template")
+    }
+
+    /// The one-pass scan answers exactly what the obvious search-per-opening does, on random templates
+    /// made of the fragments that matter.
+    func testDefaultSystemPromptScanAgreesWithTheObviousSearch() {
+        func obvious(_ source: String) -> String? {
+            var rest = source[...]
+            while let open = rest.range(of: "<|im_start|>system") {
+                rest = rest[open.upperBound...]
+                var body = rest
+                if body.hasPrefix("\\n") { body = body.dropFirst(2) } else if body.hasPrefix("\n") { body = body.dropFirst(1) } else { continue }
+                guard let close = body.range(of: "<|im_end|>") else { return nil }
+                let literal = body[..<close.lowerBound]
+                if literal.isEmpty || literal.contains(where: { "'\"{}+".contains($0) }) { continue }
+                return String(literal).replacingOccurrences(of: "\\n", with: "\n")
+            }
+            return nil
+        }
+        let fragments = ["<|im_start|>system", "\\n", "\n", "<|im_end|>", "'", "+", "Be kind.", "x", " ", "{{", "系统"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 3000 {
+            let source = (0 ..< Int.random(in: 0 ... 12, using: &rng)).map { _ in fragments.randomElement(using: &rng) ?? "" }.joined()
+            XCTAssertEqual(ChatTemplate.literalSystemPrompt(in: source), obvious(source), "template: \(source.debugDescription)")
+        }
+    }
 }

@@ -189,6 +189,43 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Strings from the file reach error messages (an architecture name, the tokenizer's model): escape
+    /// sequences in them that would retitle the window and clear the screen arrive as inert, visible text.
+    func testEscapeSequencesFromTheFileAreSanitisedInErrors() throws {
+        let payload = "evil\u{1B}]0;owned\u{07}\u{1B}[2J\u{9B}31m\u{202E}"
+        var files: [String] = []
+        for (key, name) in [("general.architecture", "escape-architecture"), ("tokenizer.ggml.model", "escape-tokenizer")] {
+            files.append(try CraftedModelFile.rewrite("tiny-qwen2-f32.gguf", as: name) { metadata in
+                metadata = metadata.map { $0.0 == key ? (key, .string(payload)) : $0 }
+            })
+        }
+        for path in files {
+            let result = try qwentty(["run", "-m", path, "-p", "hi"])
+            XCTAssertNotEqual(result.status, 0)
+            let raw = result.stderr.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F ... 0x9F).contains($0.value) || $0 == "\u{202E}" }
+            XCTAssertTrue(raw.isEmpty, "raw control characters reached the terminal: \(result.stderr.debugDescription)")
+            XCTAssertTrue(result.stderr.contains("evil␛]0;owned␇␛[2J"), result.stderr)
+            XCTAssertEqual(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, result.stderr)
+        }
+    }
+
+    /// A 1 MB file whose metadata claims 128 heads of 512 and a million positions would need ~1 TiB of KV
+    /// cache: refused before anything is allocated, in one line naming the figures.
+    func testMemoryBombIsRefusedBeforeAllocating() throws {
+        let path = try CraftedModelFile.qwen2(as: "memory-bomb", hidden: 1, heads: 128, kvHeads: 128, headSize: 512, context: 1 << 20)
+        XCTAssertLessThan(try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int), 2 << 20)
+        let result = try qwentty(["run", "-m", path, "-c", "1048576", "-p", "hi"])
+        XCTAssertNotEqual(result.status, 0)
+        let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+        for part in ["TiB", "is available", "lower --ctx-size"] { XCTAssertTrue(message.contains(part), message) }
+        // A head wider than any Qwen model's (the RoPE tables grow with it) is refused on its own.
+        let wide = try CraftedModelFile.qwen2(as: "wide-head", hidden: 1, heads: 1, kvHeads: 1, headSize: 65536)
+        let refused = try qwentty(["run", "-m", wide, "-p", "hi"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("head size 65536"), refused.stderr)
+    }
+
     func testPromptLongerThanContext() throws {
         let result = try qwentty(["run", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "-c", "16",
                                   "-p", String(repeating: "many words here ", count: 20)])
