@@ -6,18 +6,44 @@ import Transformer
 /// The cache always holds exactly the rendered conversation so far. A reply that ended on `<|im_end|>`
 /// leaves that token unfed (it was sampled, not computed); it is fed, with the turn separator, at the
 /// start of the next turn. A reply cut short (cancel, token limit) is closed the same way.
+///
+/// When the context fills (before a message, or in the middle of a reply) the oldest whole exchanges
+/// leave it: the system prompt stays, the rest is prefilled again at its new positions (exact, unlike
+/// shifting cached keys), and the reply goes on. Half the context is kept, so that the next trim is
+/// far away; `onTrim` reports each one.
 public final class ChatSession {
     public let generator: TextGenerator
     public let template: ChatTemplate
     public let cache: KVCache
+    /// The exchanges the model sees (alternating user and assistant; older ones may have been trimmed).
     public private(set) var messages: [ChatMessage] = []
     /// Every token in the cache, in order (what the repetition penalty and a later session copy see).
     public private(set) var tokens: [Int32] = []
-    /// Cache length before each user turn was fed (one per user message): where to cut to take a turn back.
+    /// Where each exchange starts in `tokens`: the first holds the system turn, every later one starts
+    /// with the closing of the reply before it. Where to cut to take a turn back.
     private var turnStarts: [Int] = []
+    /// Tokens of the system turn at the head of `tokens` (kept by every trim).
+    private var systemLength = 0
     public var systemPrompt: String?
     /// Qwen3 only: whether the model may think before answering (an empty think block disables it).
     public var thinking: Bool
+
+    /// What a trim did: the oldest messages left the model's context, the rest was prefilled again.
+    public struct ContextTrim: Sendable, Equatable {
+        public let droppedMessages: Int
+        public let prefilledTokens: Int
+        public let seconds: Double
+    }
+
+    public enum ChatError: Error, CustomStringConvertible, Equatable {
+        case messageTooLong(tokens: Int, contextSize: Int)
+        public var description: String {
+            switch self {
+            case .messageTooLong(let tokens, let size):
+                return "the message is \(tokens) tokens with the system prompt, and the context holds \(size); shorten it or raise --ctx-size"
+            }
+        }
+    }
 
     public init(generator: TextGenerator, template: ChatTemplate, contextSize: Int? = nil,
                 systemPrompt: String? = nil, thinking: Bool = true) {
@@ -28,37 +54,57 @@ public final class ChatSession {
         self.thinking = thinking
     }
 
+    /// The system turn a new conversation starts with (the template's default when none is set).
+    private var systemTokens: [Int32] {
+        if let system = systemPrompt { return template.turn(ChatMessage(role: .system, content: system)) }
+        return template.render([], addGenerationPrompt: false)
+    }
+
+    /// What closes a reply before the next turn: `<|im_end|>` and the separator.
+    private var closing: [Int32] { [template.endOfTurn] + template.turnSeparator }
+
+    /// A user turn and the assistant header after it.
+    private func userTurn(_ text: String) -> [Int32] {
+        template.turn(ChatMessage(role: .user, content: text)) + template.generationPrompt(thinking: thinking)
+    }
+
     /// Tokens that the next user turn must prefill: the closing of the previous reply (if any), the
     /// system prompt (first turn only), the user turn and the assistant header.
     public func pendingTokens(forUserText text: String) -> [Int32] {
-        var out: [Int32] = []
-        if tokens.isEmpty {
-            if let system = systemPrompt {
-                out += template.turn(ChatMessage(role: .system, content: system))
-            } else {
-                out += template.render([], addGenerationPrompt: false)
-            }
-        } else if messages.last?.role == .assistant {
-            out += [template.endOfTurn] + template.turnSeparator
-        }
-        out += template.turn(ChatMessage(role: .user, content: text))
-        out += template.generationPrompt(thinking: thinking)
-        return out
+        (tokens.isEmpty ? systemTokens : closing) + userTurn(text)
     }
 
-    /// Sends a user message and streams the reply through `onToken` (return false to cancel).
+    /// Sends a user message and streams the reply through `onToken` (return false to cancel). Old
+    /// exchanges are trimmed as needed (`onTrim` hears of each trim); a message that cannot fit even
+    /// alone is refused with `ChatError.messageTooLong` and changes nothing.
     public func send(_ text: String, sampler: inout Sampler, maxTokens: Int,
+                     onTrim: (ContextTrim) -> Void = { _ in },
                      onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
-        let prompt = pendingTokens(forUserText: text)
-        if cache.count + prompt.count + 1 > cache.contextSize {
-            throw ForwardError.contextFull(needed: cache.count + prompt.count + 1, contextSize: cache.contextSize)
+        let system = tokens.isEmpty ? systemTokens : Array(tokens[..<systemLength])
+        let turn = userTurn(text)
+        guard system.count + turn.count < cache.contextSize else {
+            throw ChatError.messageTooLong(tokens: system.count + turn.count, contextSize: cache.contextSize)
+        }
+        if tokens.isEmpty { systemLength = system.count }
+        var prompt = pendingTokens(forUserText: text)
+        // Room for the prompt and a fair part of the reply; trimming now is cheaper than in mid-reply.
+        if cache.count + prompt.count + min(maxTokens, cache.contextSize / 4) > cache.contextSize,
+           let (trim, rest) = try trimOldest(inProgress: prompt, fed: false) {
+            prompt = rest
+            onTrim(trim)
         }
         var reply = ""
-        let start = cache.count
+        var start = cache.count
         let result: TextGenerator.Result
         do {
-            result = try generator.generate(prompt: prompt, cache: cache, sampler: &sampler, maxTokens: maxTokens,
-                                            history: tokens) { event in
+            result = try generator.generate(prompt: prompt, cache: cache, sampler: &sampler, maxTokens: maxTokens, history: tokens,
+                                            makeRoom: { fedReply in
+                guard let (trim, rest) = try trimOldest(inProgress: prompt + fedReply, fed: true) else { return false }
+                prompt = Array(rest.dropLast(fedReply.count))
+                start = tokens.count
+                onTrim(trim)
+                return true
+            }) { event in
                 reply += event.text
                 return onToken(event)
             }
@@ -74,12 +120,49 @@ public final class ChatSession {
         return result
     }
 
+    /// Drops the fewest oldest exchanges that bring the conversation (with the turn in progress) down
+    /// to half the context, or as close as the turn allows, and prefills what stays after the system
+    /// turn. `inProgress` is the current turn as it follows `tokens` (its prompt, and the reply so far
+    /// when `fed`: then it is in the cache and is prefilled again too). Returns the trim and the turn in
+    /// progress as it now follows `tokens`, or nil when nothing can be dropped to make room.
+    private func trimOldest(inProgress: [Int32], fed: Bool) throws -> (ContextTrim, [Int32])? {
+        let exchanges = turnStarts.count
+        guard exchanges > 0 else { return nil }
+        let all = tokens + inProgress
+        let starts = turnStarts + [tokens.count]  // the turn in progress starts where the history ends
+        // Keeping exchanges k... : the system turn, then everything from exchange k on without its closing.
+        func keptLength(_ k: Int) -> Int { systemLength + all.count - (starts[k] + closing.count) }
+        var k = 1
+        while k < exchanges, keptLength(k) > cache.contextSize / 2 { k += 1 }
+        guard keptLength(k) < cache.contextSize else { return nil }
+
+        let began = monotonicSeconds()
+        let shift = starts[k] + closing.count - systemLength
+        let kept = Array(all[..<systemLength]) + all[(starts[k] + closing.count)...]
+        let historyLength = k == exchanges ? 0 : starts[exchanges] - shift
+        let feedEnd = fed ? kept.count : historyLength
+        let unchanged = min(systemLength, feedEnd)  // the system turn keeps its positions and its cache
+        cache.truncate(to: unchanged)
+        do {
+            try generator.model.forward(Array(kept[unchanged ..< feedEnd]), cache: cache)
+        } catch {
+            reset()  // the cache no longer matches anything: start over rather than lie
+            throw error
+        }
+        tokens = Array(kept[..<historyLength])
+        turnStarts = k == exchanges ? [] : [0] + starts[(k + 1) ..< exchanges].map { $0 - shift }
+        messages.removeFirst(2 * k)
+        let trim = ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: monotonicSeconds() - began)
+        return (trim, Array(kept[historyLength...]))
+    }
+
     /// Forgets the conversation (the cache is reused).
     public func reset() {
         cache.truncate(to: 0)
         tokens = []
         messages = []
         turnStarts = []
+        systemLength = 0
     }
 
     /// Takes back the last exchange (user message and reply) and returns the user message, so it can be
@@ -91,12 +174,17 @@ public final class ChatSession {
         messages.removeSubrange(userIndex...)
         cache.truncate(to: start)
         tokens.removeSubrange(start...)
+        if tokens.isEmpty { systemLength = 0 }
         return text
     }
 
     /// Rebuilds the conversation from saved `history` (alternating user and assistant messages), feeding
     /// it as one prefill: what a resumed session or a changed system prompt needs. When it does not fit
     /// in `budget` tokens, the oldest exchanges are left out; returns how many messages were.
+    ///
+    /// Each exchange is encoded once and the exchanges that fit are found from the newest back, so a long
+    /// saved chat costs time in proportion to its length (it took 11 s for 400 exchanges when every
+    /// exchange dropped re-encoded all the others).
     @discardableResult
     public func restore(_ history: [ChatMessage], budget: Int? = nil) throws -> Int {
         reset()
@@ -111,29 +199,31 @@ public final class ChatSession {
             }
         }
         let limit = min(budget ?? cache.contextSize, cache.contextSize)
-        var dropped = history.count - 2 * pairs.count
-        while true {
-            var all: [Int32] = []
-            var starts: [Int] = []
-            var rebuilt: [ChatMessage] = []
-            for pair in pairs {
-                starts.append(all.count)
-                messages = rebuilt  // pendingTokens reads whether a reply precedes
-                tokens = all
-                all += pendingTokens(forUserText: pair.user) + generator.tokenizer.encode(pair.reply)
-                rebuilt += [ChatMessage(role: .user, content: pair.user), ChatMessage(role: .assistant, content: pair.reply)]
-            }
-            messages = []
-            tokens = []
-            if all.count <= limit {
-                try generator.model.forward(all, cache: cache)
-                tokens = all
-                messages = rebuilt
-                turnStarts = starts
-                return dropped
-            }
-            pairs.removeFirst()
-            dropped += 2
+        let system = systemTokens
+        // Newest first: add exchanges while the system turn, the closings between them and they fit.
+        var bodies: [[Int32]] = []
+        var length = system.count
+        for pair in pairs.reversed() {
+            let body = userTurn(pair.user) + generator.tokenizer.encode(pair.reply)
+            let added = body.count + (bodies.isEmpty ? 0 : closing.count)
+            guard length + added <= limit else { break }
+            bodies.append(body)
+            length += added
         }
+        let dropped = history.count - 2 * bodies.count
+        guard !bodies.isEmpty else { return dropped }
+        var all = system
+        for (i, body) in bodies.reversed().enumerated() {
+            turnStarts.append(i == 0 ? 0 : all.count)
+            if i > 0 { all += closing }
+            all += body
+        }
+        try generator.model.forward(all, cache: cache)
+        tokens = all
+        systemLength = system.count
+        messages = pairs.suffix(bodies.count).flatMap {
+            [ChatMessage(role: .user, content: $0.user), ChatMessage(role: .assistant, content: $0.reply)]
+        }
+        return dropped
     }
 }

@@ -95,6 +95,9 @@ public final class Engine: @unchecked Sendable {
         case firstToken(RequestID, FirstToken)
         /// The reply is complete (or was cut: see `stats.stopReason`).
         case replyDone(RequestID, ReplySummary)
+        /// The context filled during a reply (or before it): the oldest messages left it and the rest was
+        /// prefilled again; the reply goes on.
+        case contextTrimmed(RequestID, ChatSession.ContextTrim)
         /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
         case restored(RequestID, tokens: Int, seconds: Double, droppedMessages: Int)
         case error(RequestID, String)
@@ -315,10 +318,17 @@ public final class Engine: @unchecked Sendable {
         samplerSettings.seed &+= 1
         var times: [Double] = []
         var reply = ""
-        let started = monotonicSeconds()
-        let contextBefore = session.cache.count
+        var started = monotonicSeconds()
+        var contextBefore = session.cache.count
         do {
-            let result = try session.send(message, sampler: &sampler, maxTokens: maxReplyTokens) { token in
+            let result = try session.send(message, sampler: &sampler, maxTokens: maxReplyTokens,
+                                          onTrim: { trim in
+                if times.isEmpty {  // before the prompt: the turn's prefill is measured from here, on its own
+                    started = monotonicSeconds()
+                    contextBefore = session.cache.count
+                }
+                post(.contextTrimmed(id, trim))
+            }) { token in
                 let now = monotonicSeconds()
                 if times.isEmpty {
                     // The first token is sampled but not yet fed: the cache holds exactly the prompt.

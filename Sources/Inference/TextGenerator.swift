@@ -35,8 +35,13 @@ public final class TextGenerator {
     /// Prefills `prompt` on top of `cache`, then samples up to `maxTokens` tokens, calling `onToken` for
     /// each; `onToken` returns false to cancel. Every generated token is in the cache when this returns
     /// (except on a full context), so a cancelled or truncated reply can be continued consistently.
+    ///
+    /// When the cache fills mid-reply, `makeRoom` is asked to free space; it gets the reply's tokens
+    /// already in the cache and returns true when the cache now holds a shorter conversation ending with
+    /// them (a chat drops its oldest exchanges); false ends the reply with `.contextFull`.
     public func generate(prompt: [Int32], cache: KVCache, sampler: inout Sampler, maxTokens: Int,
                          history: [Int32] = [], alternatives: Int = 0,
+                         makeRoom: (_ fedReply: [Int32]) throws -> Bool = { _ in false },
                          onToken: (GeneratedToken) -> Bool) throws -> Result {
         var stats = GenerationStats()
         let start = monotonicSeconds()
@@ -54,7 +59,7 @@ public final class TextGenerator {
         stats.stopReason = .maxTokens
         while true {
             if let token = unfed {
-                guard cache.count < cache.contextSize else {
+                if cache.count >= cache.contextSize, !(try makeRoom(Array(generated.dropLast()))) {
                     stats.stopReason = .contextFull
                     break
                 }

@@ -43,6 +43,8 @@ public final class ChatApp {
     }
     var mouseOn: Bool
     var pasting = false
+    /// A paste end marker came; the paste ends with the burst of input it came in.
+    var pasteClosing = false
     var pasteBuffer = ""
     var lastInterrupt = 0.0
     var running = true
@@ -53,6 +55,8 @@ public final class ChatApp {
     var badgeRequests: [Engine.RequestID: Int] = [:]
     /// The reply in progress: its request and its transcript entry.
     var reply: (request: Engine.RequestID, entry: Int)?
+    /// Context trims during the reply in progress (shown when it is done).
+    var trims: [ChatSession.ContextTrim] = []
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside a 66-column transcript; narrower, it folds into the status
@@ -132,7 +136,9 @@ public final class ChatApp {
         // SIGTERM / SIGHUP (a closed SSH session, `kill`): leave through the normal path, so the screen is
         // restored and the conversation saved. The handler only sets a flag; poll() returns with EINTR.
         chatTerminationSignal = 0
-        for sig in [SIGTERM, SIGHUP] { signal(sig) { chatTerminationSignal = $0 } }
+        // SIGINT too: the keyboard's Ctrl-C arrives as a key in raw mode, so a SIGINT is a `kill -INT`,
+        // which would otherwise end the process with bracketed paste and the alternate screen still on.
+        for sig in [SIGTERM, SIGHUP, SIGINT] { signal(sig) { chatTerminationSignal = $0 } }
         draw()
         var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
@@ -177,8 +183,12 @@ public final class ChatApp {
             if result.stopReason == .maxTokens {
                 transcript.append(.notice, "The reply stopped at the \(engine.maxReplyTokens)-token limit: -n N or max_tokens = N in the config raises it.")
             }
+            if !trims.isEmpty {
+                transcript.append(.notice, Self.trimNote(trims))
+                trims = []
+            }
             if result.stopReason == .contextFull {
-                transcript.append(.notice, "The context is full: /clear starts a new conversation.")
+                transcript.append(.notice, "This reply alone filled the \(engine.session.cache.contextSize)-token context and stopped: -c N raises it.")
             }
             // The reply's badge is background work: a message sent meanwhile goes first.
             if engine.classifier != nil, !summary.text.isEmpty {
@@ -187,7 +197,9 @@ public final class ChatApp {
             stats.replyFinished(result, contextUsed: summary.contextUsed)
             busy = false
             saveSession()
-        case .firstToken, .token, .replyDone:
+        case .contextTrimmed(let request, let trim) where request == reply?.request:
+            trims.append(trim)  // told below the reply when it is done, not in the middle of its text
+        case .firstToken, .token, .replyDone, .contextTrimmed:
             break  // a request this screen no longer waits for
         case .restored(_, let tokens, let seconds, let dropped):
             busy = false
@@ -201,6 +213,8 @@ public final class ChatApp {
             if request == reply?.request, let entry = reply?.entry {
                 transcript.finish(entry: entry, cut: true)
                 reply = nil
+                if !trims.isEmpty { transcript.append(.notice, Self.trimNote(trims)) }
+                trims = []
             }
             transcript.append(.notice, "error: " + message)
             if reply == nil {
@@ -210,6 +224,15 @@ public final class ChatApp {
         }
     }
 
+    /// What the user is told after a reply during which the context was trimmed.
+    static func trimNote(_ trims: [ChatSession.ContextTrim]) -> String {
+        let dropped = trims.reduce(0) { $0 + $1.droppedMessages }
+        let tokens = trims.reduce(0) { $0 + $1.prefilledTokens }
+        let seconds = trims.reduce(0) { $0 + $1.seconds }
+        return "The context was full: the oldest \(dropped) messages left the model's memory (they stay on screen and in the "
+            + String(format: "saved chat); the rest was read again (%d tokens, %.1f s). -c N keeps more.", tokens, seconds)
+    }
+
     // MARK: Keys
 
     func readKeys() -> Bool {
@@ -217,7 +240,11 @@ public final class ChatApp {
         var code: wint_t = 0
         while true {
             let kind = wget_wch(qw_stdscr(), &code)
-            if kind == ERR { break }
+            if kind == ERR {
+                // The input that arrived together has been read: a paste whose end marker was in it ends now.
+                if pasteClosing { finishPaste() }
+                break
+            }
             changed = true
             if showHelp, !pasting {  // any key closes the overlay
                 showHelp = false
@@ -238,13 +265,16 @@ public final class ChatApp {
         let page = max(1, transcriptHeight() - 2)
         switch key {
         case Self.keyPasteStart:
+            if pasteClosing { finishPaste() }
             pasting = true
             pasteBuffer = ""
         case Self.keyPasteEnd:
-            pasting = false
-            // Terminals send pasted line breaks as CR; the editor keeps them as newlines (never "send").
-            editor.insert(pasteBuffer.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n"))
-            pasteBuffer = ""
+            // Not the end yet: pasted text may itself contain the end marker followed by a CR, which would
+            // send the message. Whatever arrives in the same burst of input is still the paste; a person's
+            // next key comes in a later one.
+            if pasting { pasteClosing = true }
+        case _ where pasting:
+            break  // a key sequence inside pasted text is not a command
         case Self.keyAltEnter: editor.insert("\n")
         case KEY_BACKSPACE: editor.backspace()
         case KEY_DC: editor.deleteForward()
@@ -266,6 +296,15 @@ public final class ChatApp {
             if event.bstate & qw_wheel_down() != 0 { viewport.scroll(by: -3) }
         default: break
         }
+    }
+
+    /// Puts the pasted text in the editor. Terminals send pasted line breaks as CR; the editor keeps them
+    /// as newlines (never "send").
+    func finishPaste() {
+        pasting = false
+        pasteClosing = false
+        editor.insert(pasteBuffer.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n"))
+        pasteBuffer = ""
     }
 
     func handleCharacter(_ c: UInt32) {

@@ -95,6 +95,7 @@ final class EngineTests: XCTestCase {
         case .token(let id, _, _, _): return ("token", id)
         case .replyDone(let id, _): return ("done", id)
         case .restored(let id, _, _, _): return ("restored", id)
+        case .contextTrimmed(let id, _): return ("trimmed", id)
         case .error(let id, _): return ("error", id)
         }
     }

@@ -8,7 +8,7 @@ final class ChatScreenTests: XCTestCase {
     private var session: String { terminal.name }
     @discardableResult
     private func tmux(_ arguments: [String]) throws -> String { try terminal.tmux(arguments) }
-    private func waitFor(_ what: String, seconds: Double = 60, _ condition: (String) -> Bool) throws -> String {
+    private func waitFor(_ what: String, seconds: Double = 180, _ condition: (String) -> Bool) throws -> String {
         try terminal.waitFor(what, seconds: seconds, condition)
     }
     private func start(_ arguments: String, environment: String, width: Int = 80, height: Int = 24) throws {
@@ -114,5 +114,65 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertFalse(mono.contains("\u{1B}[38;"), "NO_COLOR (set by the test runner here): no colour at all")
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit after resuming") { $0.contains("QWENTTY-EXITED 0") }
+    }
+
+    /// A context too small for the conversation: the chat goes on, the oldest messages leave the model's
+    /// context, and the transcript says so.
+    func testFullContextIsTrimmedAndTheChatGoesOn() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
+        }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-e2e-trim-\(getpid())").path
+        defer {
+            try? tmux(["kill-server"])
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        try start("-c 256 -n 48 --seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+                  width: 100, height: 40)
+        _ = try waitFor("the start screen") { $0.contains("Enter sends") }
+        for i in 1 ... 6 {
+            try type("question \(i)")
+            // The message is in the transcript (not the input line) and its reply has finished.
+            _ = try waitFor("the reply to question \(i)") { $0.contains("question \(i)") && !$0.contains("› question") && !$0.contains("●") }
+        }
+        let s = try waitFor("the trim notice") { $0.contains("The context was full") }
+        XCTAssertTrue(s.contains("oldest"), s)
+        XCTAssertFalse(s.contains("error:"), s)
+        XCTAssertFalse(s.contains("/clear starts"), "the chat did not end: \(s)")
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
+    }
+
+    /// Hostile input: pasted text holding the paste-end marker and a CR does not send the message, and a
+    /// `kill -INT` leaves through the normal exit (terminal restored, bracketed paste off).
+    func testPasteInjectionAndKillINT() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
+        }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-e2e-hostile-\(getpid())").path
+        defer {
+            try? tmux(["kill-server"])
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        try start("--seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
+        _ = try waitFor("the start screen") { $0.contains("Enter sends") }
+        // What a terminal sends for a paste of "safe␛[201~\rinjected": the inner end marker and CR are text.
+        try tmux(["send-keys", "-t", session, "-l", "\u{1B}[200~safe text\u{1B}[201~\rinjected\u{1B}[201~"])
+        var s = try waitFor("the paste in the input") { $0.contains("injected") }
+        XCTAssertTrue(s.contains("› safe text"), "the paste stays in the input: \(s)")
+        XCTAssertFalse(s.contains("you  ["), "nothing was sent: \(s)")
+        try tmux(["send-keys", "-t", session, "C-u", "BSpace", "C-u"])
+        _ = try waitFor("the input cleared") { !$0.contains("safe text") }
+
+        let pid = try XCTUnwrap(try terminal.programPID(), "qwentty's pid")
+        kill(pid, SIGINT)
+        s = try waitFor("a clean exit after SIGINT") { $0.contains("QWENTTY-EXITED 0") }
+        XCTAssertEqual(try tmux(["display-message", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        // With bracketed paste still on, a paste now would arrive wrapped in ESC[200~ … ESC[201~, which the
+        // shell's `sleep` lets the tty echo as ^[[200~.
+        try tmux(["set-buffer", "-b", "probe", "PROBE"])
+        try tmux(["paste-buffer", "-p", "-b", "probe", "-t", session])
+        s = try waitFor("the probe paste echoed") { $0.contains("PROBE") }
+        XCTAssertFalse(s.contains("[200~"), "bracketed paste was left on: \(s)")
     }
 }

@@ -40,17 +40,33 @@ final class TmuxSession {
 
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
 
-    /// Polls the screen until `condition` holds (or fails after `seconds`).
-    func waitFor(_ what: String, seconds: Double = 60, _ condition: (String) -> Bool) throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
+    /// Gave up waiting: what for, how long, and the last screen seen.
+    struct Timeout: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Polls the screen until `condition` holds. The limits are generous (a loaded CI box runs the demo
+    /// model many times slower than an idle one); on giving up it fails the test, naming what it waited
+    /// for with the last screen, and throws, so later steps do not fail for the same cause.
+    func waitFor(_ what: String, seconds: Double = 180, _ condition: (String) -> Bool) throws -> String {
+        let started = Date()
+        let deadline = started.addingTimeInterval(seconds)
         var last = ""
         while Date() < deadline {
             last = try screen()
             if condition(last) { return last }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        XCTFail("timed out waiting for \(what); screen:\n\(last)")
-        return last
+        let message = "gave up after \(Int(seconds)) s waiting for \(what); last screen:\n\(last)"
+        XCTFail(message)
+        throw Timeout(description: message)
+    }
+
+    /// The process id of the program running in the pane (the child of the pane's shell).
+    func programPID() throws -> pid_t? {
+        let shell = try tmux(["display-message", "-p", "-t", session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
+        return children.split(separator: " ").first.flatMap { pid_t($0) }
     }
 
     func start(_ arguments: String, environment: String, width: Int = 80, height: Int = 24) throws {

@@ -1,0 +1,127 @@
+import TestSupport
+import Tokenizer
+import XCTest
+@testable import Inference
+
+/// A conversation longer than the context: the oldest exchanges leave it, the system turn stays, and the
+/// cache still equals a fresh prefill of what the session says it holds.
+final class ContextTrimTests: XCTestCase {
+    /// A short system prompt: the tiny fixture's vocabulary spells the default one in ~90 tokens.
+    private func session(contextSize: Int, systemPrompt: String? = "Be brief.") throws -> (LoadedModel, ChatSession) {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: contextSize)
+        let template = try XCTUnwrap(loaded.template)
+        return (loaded, ChatSession(generator: loaded.generator, template: template, contextSize: contextSize,
+                                    systemPrompt: systemPrompt))
+    }
+
+    /// The cache must hold exactly `chat.tokens`: the logits of one more token on top of it equal those of
+    /// prefilling `tokens` and that token from scratch. Same float operations per token: 1e-4 is loose.
+    private func assertCacheMatchesTokens(_ loaded: LoadedModel, _ chat: ChatSession, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(chat.cache.count, chat.tokens.count, "cache length", file: file, line: line)
+        let probe: [Int32] = [chat.template.endOfTurn]
+        try loaded.model.forward(probe, cache: chat.cache)
+        let incremental = Array(UnsafeBufferPointer(start: loaded.model.logits, count: loaded.model.config.vocabularySize))
+        chat.cache.truncate(to: chat.tokens.count)
+        let fresh = loaded.model.makeCache(contextSize: chat.cache.contextSize)
+        try loaded.model.forward(chat.tokens + probe, cache: fresh)
+        for i in stride(from: 0, to: incremental.count, by: 97) {
+            XCTAssertEqual(incremental[i], loaded.model.logits[i], accuracy: 1e-4, "logit \(i)", file: file, line: line)
+        }
+    }
+
+    func testFullContextDropsTheOldestExchangesAndGoesOn() throws {
+        let (loaded, chat) = try session(contextSize: 160, systemPrompt: "Be brief.")
+        let system = chat.template.turn(ChatMessage(role: .system, content: "Be brief."))
+        var sampler = Sampler(settings: .greedy)
+        var trims: [ChatSession.ContextTrim] = []
+        for i in 1 ... 12 {
+            let text = "Message number \(i): tell me more about it"
+            _ = try chat.send(text, sampler: &sampler, maxTokens: 16, onTrim: { trims.append($0) }) { _ in true }
+            XCTAssertLessThanOrEqual(chat.tokens.count, 160)
+            XCTAssertEqual(Array(chat.tokens.prefix(system.count)), system, "the system turn stays after message \(i)")
+            XCTAssertEqual(chat.messages.suffix(2).first?.content, text)
+            XCTAssertEqual(chat.messages.count % 2, 0)
+        }
+        XCTAssertFalse(trims.isEmpty, "twelve exchanges of ~35 tokens cannot fit in 160")
+        XCTAssertLessThan(chat.messages.count, 24)
+        for trim in trims { XCTAssertTrue(trim.droppedMessages >= 2 && trim.droppedMessages % 2 == 0, "\(trim)") }
+        // The kept messages are the newest ones, in order.
+        XCTAssertEqual(chat.messages.filter { $0.role == .user }.map(\.content),
+                       (13 - chat.messages.count / 2 ... 12).map { "Message number \($0): tell me more about it" })
+        try assertCacheMatchesTokens(loaded, chat)
+        // What stays is the rendering of the kept messages under the system prompt.
+        let rendered = ChatSession(generator: loaded.generator, template: chat.template, contextSize: 160, systemPrompt: "Be brief.")
+        XCTAssertEqual(try rendered.restore(chat.messages), 0)
+        XCTAssertEqual(rendered.tokens.count, chat.tokens.count, "same layout as a fresh rendering (token-level reply encoding aside)")
+    }
+
+    /// A reply that reaches the end of the context goes on after the oldest exchanges leave it. The random
+    /// fixture ends some replies at once: the first of a few messages whose reply runs long is used.
+    func testReplyThatFillsTheContextIsContinued() throws {
+        for message in ["Tell me everything", "Three, at length", "Go on", "More please", "Explain it all", "Why?"] {
+            let (loaded, chat) = try session(contextSize: 256)
+            var sampler = Sampler(settings: .greedy)
+            for text in ["One", "Two"] { _ = try chat.send(text, sampler: &sampler, maxTokens: 24) { _ in true } }
+            let before = chat.tokens.count
+            var trims: [ChatSession.ContextTrim] = []
+            var streamed = 0
+            let result = try chat.send(message, sampler: &sampler, maxTokens: 200, onTrim: { trims.append($0) }) { event in
+                if event.sample != nil { streamed += 1 }
+                return true
+            }
+            if result.stats.stopReason == .endOfTurn, trims.isEmpty { continue }
+            XCTAssertGreaterThan(before + 200, 256, "the reply cannot fit without a trim")
+            XCTAssertEqual(result.stats.stopReason, .maxTokens, "the reply went on past the end of the context")
+            XCTAssertEqual(result.tokens.count, 200)
+            XCTAssertEqual(streamed, 200)
+            XCTAssertFalse(trims.isEmpty)
+            XCTAssertLessThanOrEqual(trims.reduce(0) { $0 + $1.droppedMessages }, 4)
+            XCTAssertEqual(chat.messages.last?.role, .assistant)
+            XCTAssertEqual(chat.messages.suffix(2).first?.content, message)
+            XCTAssertEqual(Array(chat.tokens.suffix(200)), result.tokens, "the whole reply is in the cache")
+            try assertCacheMatchesTokens(loaded, chat)
+            return
+        }
+        XCTFail("no message got a reply long enough to fill the context")
+    }
+
+    /// A reply longer than the whole context stops, marked, and the conversation is still consistent.
+    func testReplyLongerThanTheContextStops() throws {
+        let (_, chat) = try session(contextSize: 128)
+        var sampler = Sampler(settings: .greedy)
+        let result = try chat.send("Tell me everything", sampler: &sampler, maxTokens: 500) { _ in true }
+        XCTAssertEqual(result.stats.stopReason, .contextFull)
+        XCTAssertEqual(chat.cache.count, 128)
+        XCTAssertEqual(chat.tokens.count, 128)
+    }
+
+    func testMessageLongerThanTheContextIsRefusedAndChangesNothing() throws {
+        let (_, chat) = try session(contextSize: 64)
+        var sampler = Sampler(settings: .greedy)
+        _ = try chat.send("Hi", sampler: &sampler, maxTokens: 4) { _ in true }
+        let tokens = chat.tokens
+        XCTAssertThrowsError(try chat.send(String(repeating: "many words ", count: 60), sampler: &sampler, maxTokens: 4) { _ in true }) { error in
+            guard case .messageTooLong(_, 64)? = error as? ChatSession.ChatError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("raise --ctx-size"), "\(error)")
+        }
+        XCTAssertEqual(chat.tokens, tokens)
+        XCTAssertEqual(chat.cache.count, tokens.count)
+        XCTAssertEqual(chat.messages.count, 2)
+    }
+
+    /// A long saved chat (400 exchanges of 100 words) keeps its newest exchanges that fit the budget, in order.
+    func testRestoringALongChatKeepsTheNewestThatFit() throws {
+        let (loaded, chat) = try session(contextSize: 1024)
+        let words = (0 ..< 100).map { _ in "w" }.joined(separator: " ")
+        var history: [ChatMessage] = []
+        for i in 0 ..< 400 {
+            history += [ChatMessage(role: .user, content: "q\(i) " + words), ChatMessage(role: .assistant, content: "a\(i) " + words)]
+        }
+        let dropped = try chat.restore(history, budget: 768)
+        XCTAssertGreaterThan(chat.messages.count, 0)
+        XCTAssertEqual(dropped + chat.messages.count, 800)
+        XCTAssertEqual(chat.messages, Array(history.suffix(chat.messages.count)))
+        XCTAssertLessThanOrEqual(chat.tokens.count, 768)
+        try assertCacheMatchesTokens(loaded, chat)
+    }
+}
