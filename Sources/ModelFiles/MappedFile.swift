@@ -18,7 +18,9 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; it is then
+        // refused below like any other file that is not a regular one.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw ModelFileError(path: path, field: "file", problem: "cannot open (\(String(cString: strerror(errno))))")
         }
@@ -28,7 +30,14 @@ public final class MappedFile: @unchecked Sendable {
             throw ModelFileError(path: path, field: "file", problem: "cannot stat (\(String(cString: strerror(errno))))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw ModelFileError(path: path, field: "file", problem: "not a regular file")
+            let kind: String
+            switch info.st_mode & S_IFMT {
+            case S_IFIFO: kind = "a FIFO"
+            case S_IFCHR, S_IFBLK: kind = "a device"
+            case S_IFSOCK: kind = "a socket"
+            default: kind = "not a regular file"
+            }
+            throw ModelFileError(path: path, field: "file", problem: kind == "not a regular file" ? kind : "\(kind), not a regular file")
         }
         let size = Int(info.st_size)
         guard size > 0 else {

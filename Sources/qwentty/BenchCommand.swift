@@ -37,7 +37,13 @@ struct BenchCommand: ParsableCommand {
         let samples: [Double]
     }
 
+    /// The longest context any model file may declare (ModelConfig's bound): no test can need more.
+    static let maxTokens = 1 << 20
+
     func validate() throws {
+        for (flag, value) in [("-p", promptTokens), ("-n", genTokens), ("-d", depth)] where value > Self.maxTokens {
+            throw ValidationError("\(flag) \(value) is more than \(Self.maxTokens) tokens, longer than any model's context")
+        }
         guard promptTokens >= 0, genTokens >= 0, promptTokens + genTokens > 0 else { throw ValidationError("-p and -n must not both be 0") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
         guard depth >= 0 else { throw ValidationError("-d must not be negative") }
@@ -47,8 +53,11 @@ struct BenchCommand: ParsableCommand {
         if sentiment { return try runSentiment() }
         let context = depth + max(promptTokens, genTokens) + 16
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context)
+        guard context - 16 <= loaded.contextSize else {
+            throw UserFacingError("the tests need \(context - 16) positions (-d + the larger of -p and -n) but this model's context holds \(loaded.contextSize)")
+        }
         let model = loaded.model
-        let cache = model.makeCache(contextSize: context)
+        let cache = model.makeCache(contextSize: loaded.contextSize)
         // Token values do not change the work done; a fixed pseudo-random sequence avoids any caching luck.
         let vocab = Int32(model.config.vocabularySize)
         var state: UInt32 = 12345
@@ -94,8 +103,6 @@ struct BenchCommand: ParsableCommand {
         let peak = ProcessMemory.peakResidentBytes
         let c = model.config
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             struct Report: Codable {
                 let model: String; let type: String; let file_bytes: Int; let threads: Int
                 let peak_rss_bytes: Int; let kv_cache_bytes: Int; let pool_region_us: Double; let results: [Result]
@@ -103,7 +110,7 @@ struct BenchCommand: ParsableCommand {
             let report = Report(model: loaded.file.path, type: loaded.weightTypeSummary, file_bytes: loaded.file.fileSize,
                                 threads: loaded.pool.threadCount, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount,
                                 pool_region_us: regionMicroseconds, results: results)
-            writeOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            writeOut(try JSONOutput.line(report))
             return
         }
         writeOut("model: \(TerminalSanitizer.sanitize(c.name, keepNewlines: false)) (\(c.architecture.rawValue), \(c.layerCount) layers, hidden \(c.hiddenSize)), \(loaded.weightTypeSummary), \(formatBytes(loaded.file.fileSize))\n")

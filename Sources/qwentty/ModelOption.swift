@@ -35,24 +35,6 @@ struct ThreadsOption: ParsableArguments {
     }
 }
 
-/// JSON string literal (RFC 8259): quotes, backslashes and control characters escaped; the rest raw UTF-8.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
-
 /// Writes to stdout without buffering surprises (streamed tokens must appear as they are generated).
 func writeOut(_ s: String) {
     writeAll(STDOUT_FILENO, s)

@@ -63,7 +63,12 @@ struct QuantizeCommand: ParsableCommand {
             let sourceMatrix = WeightMatrix(type: info.type, rows: rows, cols: cols, data: source.data(of: info))
             let written = WeightMatrix(type: entry.type, rows: rows, cols: cols, data: UnsafeRawPointer(out))
             var partials = [(Double, Double)](repeating: (0, 0), count: pool.threadCount)
+            // A block scale cannot hold NaN or infinity (the conversion to an integer level traps): such
+            // a row is reported, by its first occurrence, instead of written.
+            let floatTarget = [.f32, .f16, .bf16].contains(entry.type)
+            var badRows = [Int](repeating: -1, count: pool.threadCount)
             partials.withUnsafeMutableBufferPointer { sums in
+              badRows.withUnsafeMutableBufferPointer { bad in
                 pool.run { thread, threadCount in
                     let start = rows * thread / threadCount, end = rows * (thread + 1) / threadCount
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * cols) { buffer in
@@ -71,6 +76,10 @@ struct QuantizeCommand: ParsableCommand {
                         var error = 0.0, signal = 0.0
                         for r in start ..< end {
                             sourceMatrix.dequantize(row: r, into: x)
+                            if !floatTarget, (0 ..< cols).contains(where: { !x[$0].isFinite }) {
+                                bad[thread] = r
+                                break
+                            }
                             Quantizer.quantizeRow(entry.type, x, out + r * rowBytes, count: cols)
                             written.dequantize(row: r, into: x + cols)
                             for c in 0 ..< cols {
@@ -82,6 +91,10 @@ struct QuantizeCommand: ParsableCommand {
                         sums[thread] = (error, signal)
                     }
                 }
+              }
+            }
+            if let row = badRows.filter({ $0 >= 0 }).min() {
+                throw source.error("tensor '\(info.name)'", "row \(row) holds NaN or infinity, which \(entry.type.name) cannot store; the file is damaged (or quantise to F16)")
             }
             let (error, signal) = partials.reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) }
             errorByType[entry.type, default: (0, 0)].error += error

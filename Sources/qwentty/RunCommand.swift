@@ -83,8 +83,9 @@ struct RunCommand: ParsableCommand {
                                                    maxTokens: maxTokens, alternatives: json ? logprobs : 0) { event in
             if json {
                 guard let sample = event.sample else { return true }
-                let top = sample.top.map { "{\"id\":\($0.id),\"logprob\":\($0.logprob)}" }.joined(separator: ",")
-                writeOut("{\"id\":\(sample.id),\"text\":\(jsonString(event.text)),\"logprob\":\(sample.logprob),\"top\":[\(top)]}\n")
+                let line = TokenLine(id: sample.id, text: event.text, logprob: JSONNumber(sample.logprob),
+                                     top: sample.top.map { .init(id: $0.id, logprob: JSONNumber($0.logprob)) })
+                if let text = try? JSONOutput.line(line) { writeOut(text) }
             } else {
                 writeOut(TerminalSanitizer.sanitize(event.text))
             }
@@ -92,11 +93,13 @@ struct RunCommand: ParsableCommand {
         }
         let s = result.stats
         if json {
-            writeOut("{\"done\":true,\"stats\":{\"prompt_tokens\":\(s.promptTokens),\"prompt_ms\":\(ms(s.promptSeconds)),"
-                + "\"prompt_tokens_per_s\":\(round2(s.promptTokensPerSecond)),\"eval_tokens\":\(s.evalTokens),"
-                + "\"eval_ms\":\(ms(s.evalSeconds)),\"eval_tokens_per_s\":\(round2(s.evalTokensPerSecond)),"
-                + "\"time_to_first_token_ms\":\(ms(s.timeToFirstToken)),\"stop\":\"\(s.stopReason.rawValue)\","
-                + "\"seed\":\(settings.seed),\"threads\":\(loaded.pool.threadCount),\"load_ms\":\(ms(loaded.loadSeconds))}}\n")
+            let ms = { (seconds: Double) in JSONNumber(seconds * 1000, decimals: 2) }
+            writeOut(try JSONOutput.line(DoneLine(done: true, stats: .init(
+                prompt_tokens: s.promptTokens, prompt_ms: ms(s.promptSeconds),
+                prompt_tokens_per_s: JSONNumber(s.promptTokensPerSecond, decimals: 2), eval_tokens: s.evalTokens,
+                eval_ms: ms(s.evalSeconds), eval_tokens_per_s: JSONNumber(s.evalTokensPerSecond, decimals: 2),
+                time_to_first_token_ms: ms(s.timeToFirstToken), stop: s.stopReason.rawValue, seed: settings.seed,
+                threads: loaded.pool.threadCount, load_ms: ms(loaded.loadSeconds)))))
         } else {
             writeOut("\n")
             writeErr(String(format: "\nprompt eval: %d tokens, %.1f ms, %.1f tok/s | eval: %d tokens, %.1f ms, %.1f tok/s | first token %.1f ms | stop: %@ | seed %llu | threads %d\n",
@@ -105,6 +108,23 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
-    private func round2(_ v: Double) -> String { String(format: "%.2f", v) }
+    /// One generated token of `--json`.
+    private struct TokenLine: Encodable {
+        struct Alternative: Encodable { let id: Int32; let logprob: JSONNumber }
+        let id: Int32
+        let text: String
+        let logprob: JSONNumber
+        let top: [Alternative]
+    }
+
+    /// The last line of `--json`.
+    private struct DoneLine: Encodable {
+        struct Stats: Encodable {
+            let prompt_tokens: Int, prompt_ms: JSONNumber, prompt_tokens_per_s: JSONNumber
+            let eval_tokens: Int, eval_ms: JSONNumber, eval_tokens_per_s: JSONNumber
+            let time_to_first_token_ms: JSONNumber, stop: String, seed: UInt64, threads: Int, load_ms: JSONNumber
+        }
+        let done: Bool
+        let stats: Stats
+    }
 }

@@ -44,9 +44,7 @@ extension BenchCommand {
                                 chat_wait_ms: m(plain.map(\.wait)), chat_sentiment_ms: m(plain.map(\.badge)),
                                 chat_reply_prefill_ms: m(plain.map(\.prefill)), after_long_reply_wait_ms: m(afterLong.map(\.wait)),
                                 after_long_reply_sentiment_ms: m(afterLong.map(\.badge)), after_long_reply_prefill_ms: m(afterLong.map(\.prefill)))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            writeOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            writeOut(try JSONOutput.line(report))
             return
         }
         writeOut("sentiment of a \(messageTokens)-token message (prompt prefix \(classifier.prefixTokens.count) tokens, \(loaded.pool.threadCount) threads, medians of \(repetitions)):\n")

@@ -53,16 +53,17 @@ struct SentimentCommand: ParsableCommand {
             if jsonl {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(input.utf8)) as? [String: Any],
                       let value = object["text"] as? String else {
-                    writeOut("{\"error\":\"line \(number + 1): expected a JSON object with a \\\"text\\\" string\"}\n")
+                    writeOut(try JSONOutput.line(JSONLineError.expectedText(line: number + 1)))
                     continue
                 }
                 text = value
             }
             let r = try classifier.classify(text, usePrefixCache: !noPrefixCache)
             if jsonl {
-                let probabilities = zip(classifier.labels, r.probabilities).map { "\(jsonString($0)):\($1)" }.joined(separator: ",")
-                writeOut("{\"label\":\(jsonString(r.label)),\"probability\":\(r.probability),\"probabilities\":{\(probabilities)},"
-                    + "\"latency_ms\":" + String(format: "%.2f", r.latencySeconds * 1000) + "}\n")
+                let probabilities = Dictionary(zip(classifier.labels, r.probabilities.map { JSONNumber($0) }), uniquingKeysWith: { a, _ in a })
+                writeOut(try JSONOutput.line(ResultLine(label: r.label, probability: JSONNumber(r.probability),
+                                                        probabilities: probabilities,
+                                                        latency_ms: JSONNumber(r.latencySeconds * 1000, decimals: 2))))
             } else {
                 writeOut(String(format: "%@\t%.3f\t%.1f ms\t", r.label, r.probability, r.latencySeconds * 1000)
                     + TerminalSanitizer.sanitize(text, keepNewlines: false) + "\n")
@@ -104,12 +105,20 @@ struct SentimentCommand: ParsableCommand {
             evaluation.record(item, predicted: predicted, latencySeconds: r.latencySeconds)
             if let details {
                 let record = EvalRecord(line: item.line, text: item.text, label: classifier.labels[item.label],
-                                        language: item.language.rawValue, predicted: r.label, scores: r.scores,
-                                        probabilities: r.probabilities.map(Double.init))
-                try details.write(contentsOf: try JSONEncoder().encode(record) + Data("\n".utf8))
+                                        language: item.language.rawValue, predicted: r.label, scores: r.scores.map { JSONNumber($0) },
+                                        probabilities: r.probabilities.map { JSONNumber($0) })
+                try details.write(contentsOf: Data(try JSONOutput.line(record).utf8))
             }
         }
         writeOut(evaluation.report())
+    }
+
+    /// One line of `--jsonl`.
+    private struct ResultLine: Encodable {
+        let label: String
+        let probability: JSONNumber
+        let probabilities: [String: JSONNumber]
+        let latency_ms: JSONNumber
     }
 
     /// One line of `--eval-out`.
@@ -119,8 +128,8 @@ struct SentimentCommand: ParsableCommand {
         let label: String
         let language: String
         let predicted: String
-        let scores: [Double]
-        let probabilities: [Double]
+        let scores: [JSONNumber]
+        let probabilities: [JSONNumber]
     }
 }
 

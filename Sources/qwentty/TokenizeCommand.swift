@@ -30,12 +30,12 @@ struct TokenizeCommand: ParsableCommand {
                       let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                       let value = object["text"] as? String else {
                     // Keep output aligned with input: one line out per line in.
-                    writeOut("{\"error\":\"line \(lineNumber): expected a JSON object with a \\\"text\\\" string\"}\n")
+                    writeOut(try JSONOutput.line(JSONLineError.expectedText(line: lineNumber)))
                     failures += 1
                     continue
                 }
                 let ids = tokenizer.encode(value, parseSpecial: special)
-                writeOut("{\"ids\":[" + ids.map(String.init).joined(separator: ",") + "]}\n")
+                writeOut(try JSONOutput.line(["ids": ids]))
             }
             if failures > 0 { throw ExitCode(1) }
             return

@@ -288,6 +288,57 @@ extension CommandLineTests {
         let same = try qwentty(["quantize", f32, f32, "--type", "Q8_0"])
         XCTAssertNotEqual(same.status, 0)
         XCTAssertTrue(same.stderr.contains("different file"), same.stderr)
+        // One NaN weight: a one-line refusal naming the tensor and row, and no output file.
+        let damaged = try CraftedModelFile.rewrite("tiny-qwen2-f32.gguf", as: "nan-weight", tensors: { info, bytes in
+            if info.name == "blk.0.ffn_up.weight" { withUnsafeBytes(of: Float.nan) { bytes.replaceSubrange(8 ..< 12, with: $0) } }
+        })
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-nan-q8.gguf").path
+        try? FileManager.default.removeItem(atPath: output)
+        let nan = try qwentty(["quantize", damaged, output, "--type", "Q8_0"])
+        XCTAssertEqual(nan.status, 1, nan.stderr)
+        XCTAssertTrue(nan.stderr.contains("blk.0.ffn_up.weight") && nan.stderr.contains("row 0 holds NaN"), nan.stderr)
+        XCTAssertEqual(nan.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, nan.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+    }
+
+    /// A FIFO given as the model does not hang the program waiting for a writer.
+    func testFIFOAsModelIsRefused() throws {
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-fifo-\(getpid())").path
+        unlink(fifo)
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        defer { unlink(fifo) }
+        let result = try qwentty(["run", "-m", fifo, "-p", "hi"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("a FIFO, not a regular file"), result.stderr)
+    }
+
+    /// Token counts no context can hold are refused before anything is allocated.
+    func testBenchRefusesImpossibleSizes() throws {
+        let model = TestPaths.fixture("tiny-qwen2-q8_0.gguf")
+        for arguments in [["-n", "9223372036854775807"], ["-p", "1000000000000"], ["-d", "1048577"]] {
+            let result = try qwentty(["bench", "-m", model] + arguments)
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.stderr.contains("longer than any model's context"), result.stderr)
+        }
+        let tooLong = try qwentty(["bench", "-m", model, "-p", "40000", "-n", "0"])
+        XCTAssertNotEqual(tooLong.status, 0)
+        XCTAssertTrue(tooLong.stderr.contains("context holds"), tooLong.stderr)
+    }
+
+    /// A model whose logits are all NaN (a NaN output norm): `run --json` still writes valid JSON, with
+    /// null where a number is not finite.
+    func testJSONOutputStaysValidWithNaNLogits() throws {
+        let broken = try CraftedModelFile.rewrite("tiny-qwen2-f32.gguf", as: "nan-norm", tensors: { info, bytes in
+            guard info.name == "output_norm.weight" else { return }
+            for offset in stride(from: 0, to: bytes.count, by: 4) {
+                withUnsafeBytes(of: Float.nan) { bytes.replaceSubrange(offset ..< offset + 4, with: $0) }
+            }
+        })
+        let result = try qwentty(["run", "-m", broken, "--raw", "-p", "hello", "-n", "3", "--json", "--temp", "0", "--logprobs", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = try jsonLines(result.stdout)
+        XCTAssertFalse(lines.isEmpty)
+        XCTAssertTrue(lines.dropLast().allSatisfy { $0["logprob"] is NSNull }, result.stdout)
     }
 }
 

@@ -6,9 +6,10 @@ import TestSupport
 /// with some metadata replaced, or a new qwen2 shape (zero F32 weights, the fixture's tokenizer) whose
 /// metadata asks for more than the file holds.
 enum CraftedModelFile {
-    /// `fixture` with its metadata changed by `change`; tensors are copied as they are.
+    /// `fixture` with its metadata changed by `change` and its tensors' bytes by `patch`.
     static func rewrite(_ fixture: String, as name: String,
-                        metadata change: (inout [(String, GGUFValue)]) -> Void) throws -> String {
+                        metadata change: (inout [(String, GGUFValue)]) -> Void = { _ in },
+                        tensors patch: (GGUFTensorInfo, inout [UInt8]) -> Void = { _, _ in }) throws -> String {
         let source = try GGUFFile(path: TestPaths.fixture(fixture))
         var metadata = source.metadataKeys.compactMap { key in source.metadata[key].map { (key, $0) } }
         change(&metadata)
@@ -16,7 +17,9 @@ enum CraftedModelFile {
         let writer = try GGUFWriter(path: path, metadata: metadata,
                                     tensors: source.tensors.map { .init(name: $0.name, dims: $0.dims, type: $0.type) })
         for tensor in source.tensors {
-            try writer.writeTensor(UnsafeRawBufferPointer(start: source.data(of: tensor), count: tensor.byteCount))
+            var bytes = Array(UnsafeRawBufferPointer(start: source.data(of: tensor), count: tensor.byteCount))
+            patch(tensor, &bytes)
+            try bytes.withUnsafeBytes { try writer.writeTensor($0) }
         }
         try writer.finish()
         return path
