@@ -37,8 +37,11 @@ public final class ChatSession {
 
     public enum ChatError: Error, CustomStringConvertible, Equatable {
         case messageTooLong(tokens: Int, contextSize: Int)
+        case nothingToContinue
         public var description: String {
             switch self {
+            case .nothingToContinue:
+                return "there is no reply to continue yet"
             case .messageTooLong(let tokens, let size):
                 return "the message is \(tokens) tokens with the system prompt, and the context holds \(size); shorten it or raise --ctx-size"
             }
@@ -93,14 +96,57 @@ public final class ChatSession {
             prompt = rest
             onTrim(trim)
         }
-        var reply = ""
-        var start = cache.count
+        return try respond(turn: prompt, feeding: prompt.count, user: text, replySoFar: "", sampler: &sampler,
+                           maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+    }
+
+    /// Goes on with the last reply where it stopped (the token limit, Esc, a full context), streaming the
+    /// new text through `onToken`; the reply's message grows by it. Throws `nothingToContinue` before the
+    /// first reply.
+    public func continueReply(sampler: inout Sampler, maxTokens: Int, onTrim: (ContextTrim) -> Void = { _ in },
+                              onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
+        guard messages.count >= 2, messages[messages.count - 1].role == .assistant, let start = turnStarts.last,
+              tokens.count > start, cache.count == tokens.count else { throw ChatError.nothingToContinue }
+        let user = messages[messages.count - 2].content, reply = messages[messages.count - 1].content
+        let turn = Array(tokens[start...])
+        // The exchange leaves the record while it grows; its last token is fed again, for fresh logits (the
+        // classifier shares the model and may have run since).
+        turnStarts.removeLast()
+        messages.removeLast(2)
+        tokens.removeSubrange(start...)
+        cache.truncate(to: cache.count - 1)
+        do {
+            return try respond(turn: turn, feeding: 1, user: user, replySoFar: reply, sampler: &sampler,
+                               maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+        } catch {
+            // Put the exchange back as it was, or start over if even that fails.
+            do {
+                cache.truncate(to: tokens.count)
+                try generator.model.forward(turn, cache: cache)
+                turnStarts.append(tokens.count)
+                tokens += turn
+                messages += [ChatMessage(role: .user, content: user), ChatMessage(role: .assistant, content: reply)]
+            } catch {
+                reset()
+            }
+            throw error
+        }
+    }
+
+    /// Generates the reply of the turn in progress, `turn` (as it follows `tokens`), whose last `feeding`
+    /// tokens are not in the cache yet, and records the exchange.
+    private func respond(turn: [Int32], feeding: Int, user: String, replySoFar: String, sampler: inout Sampler,
+                         maxTokens: Int, onTrim: (ContextTrim) -> Void,
+                         onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
+        var turn = turn
+        var reply = replySoFar
+        var start = tokens.count
         let result: TextGenerator.Result
         do {
-            result = try generator.generate(prompt: prompt, cache: cache, sampler: &sampler, maxTokens: maxTokens, history: tokens,
-                                            makeRoom: { fedReply in
-                guard let (trim, rest) = try trimOldest(inProgress: prompt + fedReply, fed: true) else { return false }
-                prompt = Array(rest.dropLast(fedReply.count))
+            result = try generator.generate(prompt: Array(turn.suffix(feeding)), cache: cache, sampler: &sampler, maxTokens: maxTokens,
+                                            history: tokens + turn.dropLast(feeding), makeRoom: { fedReply in
+                guard let (trim, rest) = try trimOldest(inProgress: turn + fedReply, fed: true) else { return false }
+                turn = Array(rest.dropLast(fedReply.count))
                 start = tokens.count
                 onTrim(trim)
                 return true
@@ -113,9 +159,9 @@ public final class ChatSession {
             throw error
         }
         // On a full context the last token may not have been fed: keep the list equal to the cache.
-        tokens = Array((tokens + prompt + result.tokens).prefix(cache.count))
+        tokens = Array((tokens + turn + result.tokens).prefix(cache.count))
         turnStarts.append(start)
-        messages.append(ChatMessage(role: .user, content: text))
+        messages.append(ChatMessage(role: .user, content: user))
         messages.append(ChatMessage(role: .assistant, content: reply))
         return result
     }

@@ -41,6 +41,10 @@ public final class Engine: @unchecked Sendable {
         case classify(String, Priority)
         /// Take back the last exchange and answer the same user message again.
         case regenerate
+        /// Go on with the last reply where it stopped (its events carry this job's id).
+        case continueReply
+        /// Sampling and the reply limit for the replies after this job (the running seed is kept).
+        case configure(SamplerSettings, maxReplyTokens: Int)
         /// Take back the last exchange (the UI puts the message back in the editor).
         case dropLastExchange
         /// Forget the conversation.
@@ -106,8 +110,12 @@ public final class Engine: @unchecked Sendable {
     public let loaded: LoadedModel
     public let session: ChatSession
     public let classifier: SentimentClassifier?
-    public var samplerSettings: SamplerSettings
-    public let maxReplyTokens: Int
+    /// What the engine started with; later changes come as `.configure` jobs, so the engine thread owns
+    /// the values it uses and a screen keeps its own copy.
+    public let initialSamplerSettings: SamplerSettings
+    public let initialMaxReplyTokens: Int
+    private var samplerSettings: SamplerSettings
+    private var maxReplyTokens: Int
     /// Read end of the self-pipe; readable whenever events are waiting.
     public let wakeDescriptor: Int32
     private let wakeWriter: Int32
@@ -147,6 +155,8 @@ public final class Engine: @unchecked Sendable {
         self.loaded = loaded
         self.samplerSettings = samplerSettings
         self.maxReplyTokens = maxReplyTokens
+        initialSamplerSettings = samplerSettings
+        initialMaxReplyTokens = maxReplyTokens
         session = ChatSession(generator: loaded.generator, template: template, contextSize: loaded.contextSize,
                               systemPrompt: systemPrompt, thinking: false)
         classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
@@ -254,11 +264,25 @@ public final class Engine: @unchecked Sendable {
         let id = queued.id
         switch queued.job {
         case .send(let text):
-            answer(text, id: id, queuedAt: queued.queuedAt)
+            answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
+                try session.send(text, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+            }
         case .classify(let text, let priority):
             classify(text, queued: queued, interruptible: priority == .background)
         case .regenerate:
-            answer(nil, id: id, queuedAt: queued.queuedAt)
+            guard let message = session.dropLastExchange() else { return post(.error(id, "nothing to regenerate")) }
+            answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
+                try session.send(message, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+            }
+        case .continueReply:
+            answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
+                try session.continueReply(sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+            }
+        case .configure(let settings, let limit):
+            let seed = samplerSettings.seed
+            samplerSettings = settings
+            samplerSettings.seed = seed
+            maxReplyTokens = limit
         case .dropLastExchange:
             session.dropLastExchange()
         case .reset:
@@ -308,12 +332,12 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Answers `text`, or (regenerate) takes back the last exchange and answers its message again.
-    private func answer(_ text: String?, id: RequestID, queuedAt: Double) {
-        guard let message = text ?? session.dropLastExchange() else {
-            post(.error(id, "nothing to regenerate"))
-            return
-        }
+    /// One turn of generation: `send`, or `continueReply`, given the sampler, the reply limit and the
+    /// callbacks that turn its progress into events.
+    private typealias Turn = (inout Sampler, Int, (ChatSession.ContextTrim) -> Void, (GeneratedToken) -> Bool) throws -> TextGenerator.Result
+
+    /// Runs `turn` and reports it: first token, streamed text, context trims, the end.
+    private func answer(id: RequestID, queuedAt: Double, _ turn: Turn) {
         var sampler = Sampler(settings: samplerSettings)
         samplerSettings.seed &+= 1
         var times: [Double] = []
@@ -321,8 +345,7 @@ public final class Engine: @unchecked Sendable {
         var started = monotonicSeconds()
         var contextBefore = session.cache.count
         do {
-            let result = try session.send(message, sampler: &sampler, maxTokens: maxReplyTokens,
-                                          onTrim: { trim in
+            let result = try turn(&sampler, maxReplyTokens, { trim in
                 if times.isEmpty {  // before the prompt: the turn's prefill is measured from here, on its own
                     started = monotonicSeconds()
                     contextBefore = session.cache.count

@@ -8,7 +8,7 @@ extension ChatApp {
     func perform(_ command: SlashCommand, draft: String) {
         let changesConversation: Bool
         switch command {
-        case .clear, .regenerate, .edit, .system(.some): changesConversation = true
+        case .clear, .regenerate, .continueReply, .edit, .system(.some): changesConversation = true
         default: changesConversation = false
         }
         if changesConversation, busy {
@@ -40,6 +40,22 @@ extension ChatApp {
             }
             transcript.removeEntries(at: [reply])
             startReply(engine.enqueue(.regenerate))
+        case .continueReply:
+            guard let reply = transcript.lastIndex(of: .assistant), transcript.lastIndex(of: .user) != nil else {
+                transcript.append(.notice, "No reply to continue yet.")
+                return
+            }
+            continueReply(entry: transcript.entries[reply].id)
+        case .set(nil):
+            transcript.append(.notice, settings.summary + " (/set KEY VALUE changes one, for this chat)")
+        case .set(.some(let setting)):
+            do {
+                transcript.append(.notice, try settings.set(setting.key, setting.value))
+                engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
+            } catch {
+                transcript.append(.notice, "\(error)")
+                editor.insert(draft)
+            }
         case .edit:
             guard let user = transcript.lastIndex(of: .user) else {
                 transcript.append(.notice, "Nothing to edit yet.")

@@ -55,6 +55,8 @@ public final class ChatApp {
     var badgeRequests: [Engine.RequestID: Int] = [:]
     /// The reply in progress: its request and its transcript entry.
     var reply: (request: Engine.RequestID, entry: Int)?
+    /// Sampling and the reply limit as `/set` left them (the engine gets a copy of each change).
+    var settings: RuntimeSettings
     /// Context trims during the reply in progress (shown when it is done).
     var trims: [ChatSession.ContextTrim] = []
 
@@ -74,6 +76,7 @@ public final class ChatApp {
         transcript.showsLatency = showPane
         mouseOn = options.mouse
         systemPrompt = engine.session.systemPrompt
+        settings = RuntimeSettings(sampler: engine.initialSamplerSettings, maxReplyTokens: engine.initialMaxReplyTokens)
         let loaded = engine.loaded
         stats.model = loaded.model.config.name
         stats.architecture = loaded.model.config.architecture.rawValue
@@ -181,7 +184,7 @@ public final class ChatApp {
             let result = summary.stats
             transcript.finish(entry: entry, cut: result.stopReason == .cancelled, hitLimit: result.stopReason == .maxTokens)
             if result.stopReason == .maxTokens {
-                transcript.append(.notice, "The reply stopped at the \(engine.maxReplyTokens)-token limit: -n N or max_tokens = N in the config raises it.")
+                transcript.append(.notice, "The reply stopped at the \(settings.maxReplyTokens)-token limit: /continue goes on; /set max_tokens N, -n N or max_tokens = N in the config raises it.")
             }
             if !trims.isEmpty {
                 transcript.append(.notice, Self.trimNote(trims))
@@ -190,9 +193,10 @@ public final class ChatApp {
             if result.stopReason == .contextFull {
                 transcript.append(.notice, "This reply alone filled the \(engine.session.cache.contextSize)-token context and stopped: -c N raises it.")
             }
-            // The reply's badge is background work: a message sent meanwhile goes first.
-            if engine.classifier != nil, !summary.text.isEmpty {
-                badgeRequests[engine.enqueue(.classify(summary.text, .background))] = entry
+            // The reply's badge is background work: a message sent meanwhile goes first. (A continued
+            // reply is classified whole, as the transcript shows it.)
+            if engine.classifier != nil, let index = transcript.index(ofID: entry), !transcript.entries[index].text.isEmpty {
+                badgeRequests[engine.enqueue(.classify(transcript.entries[index].text, .background))] = entry
             }
             stats.replyFinished(result, contextUsed: summary.contextUsed)
             busy = false
@@ -361,5 +365,14 @@ public final class ChatApp {
         stats.replyStarted()
         viewport.followBottom()
         saveSession()
+    }
+
+    /// Streams the continuation of the reply `entry` into it.
+    func continueReply(entry: Int) {
+        transcript.reopen(entry: entry)
+        reply = (engine.enqueue(.continueReply), entry)
+        busy = true
+        stats.replyStarted()
+        viewport.followBottom()
     }
 }

@@ -8,6 +8,10 @@ public enum SlashCommand: Equatable {
     /// nil: show the current prompt; `.some(nil)`: back to the model's own; text: set it.
     case system(String??)
     case regenerate
+    /// Go on with the last reply where it stopped.
+    case continueReply
+    /// nil: show the settings.
+    case set(Setting?)
     case edit
     case save(path: String?)
     case copy(CopyTarget)
@@ -20,6 +24,12 @@ public enum SlashCommand: Equatable {
     case unknown(String)
     /// A known command with arguments it cannot take; the message says what it expects.
     case invalid(String)
+
+    /// `/set KEY VALUE`.
+    public struct Setting: Equatable {
+        public let key: String
+        public let value: String
+    }
 
     public enum CopyTarget: Equatable {
         /// The n-th reply counted back from the last (1 = the last reply).
@@ -34,9 +44,11 @@ public enum SlashCommand: Equatable {
         ("/clear", "start a new conversation"),
         ("/system [TEXT|default]", "show or set the system prompt"),
         ("/regen", "answer the last message again"),
+        ("/continue", "go on with the last reply where it stopped"),
         ("/edit", "take back the last exchange to edit it"),
         ("/save [FILE]", "export the chat as markdown"),
         ("/copy [N|code]", "copy reply N (1 = last) or its code (OSC 52)"),
+        ("/set [KEY VALUE]", "show or set temp, top_k, top_p, min_p, repeat_penalty, max_tokens"),
         ("/theme [NAME]", "list themes or switch"),
         ("/stats", "toggle the stats pane (also F2)"),
         ("/model", "model details"),
@@ -61,6 +73,12 @@ public enum SlashCommand: Equatable {
             if !hasArgument { return .system(nil) }
             return .system(argument.lowercased() == "default" ? .some(nil) : .some(argument))
         case "regen", "regenerate", "retry": return noArgument(.regenerate)
+        case "continue", "cont": return noArgument(.continueReply)
+        case "set":
+            if !hasArgument { return .set(nil) }
+            let parts = argument.split(whereSeparator: \.isWhitespace)
+            guard parts.count == 2 else { return .invalid("/set takes a setting and a value, e.g. /set temp 0.2 (/set alone lists them)") }
+            return .set(Setting(key: String(parts[0]), value: String(parts[1])))
         case "edit": return noArgument(.edit)
         case "save": return .save(path: hasArgument ? argument : nil)
         case "copy":

@@ -83,6 +83,16 @@ public struct Transcript {
         entries[index].version += 1
     }
 
+    /// Streams into a finished reply again (/continue): its stop mark and its badge go until it ends anew.
+    public mutating func reopen(entry id: Int) {
+        guard let index = index(ofID: id) else { return }
+        entries[index].streaming = true
+        entries[index].cut = false
+        entries[index].hitLimit = false
+        entries[index].sentiment = nil
+        entries[index].version += 1
+    }
+
     public mutating func setSentiment(_ result: SentimentClassifier.Result, entry id: Int) {
         guard let index = index(ofID: id) else { return }
         entries[index].sentiment = result

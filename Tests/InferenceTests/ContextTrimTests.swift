@@ -124,4 +124,34 @@ final class ContextTrimTests: XCTestCase {
         XCTAssertLessThanOrEqual(chat.tokens.count, 768)
         try assertCacheMatchesTokens(loaded, chat)
     }
+
+    /// `/continue`: a reply stopped at the token limit and continued is, token for token, the reply that
+    /// one longer limit gives (greedy: the last token is fed again at the same position, same logits).
+    func testContinuedReplyEqualsOneLongerReply() throws {
+        for message in ["Tell me everything", "Three, at length", "Go on", "More please"] {
+            let (loaded, whole) = try session(contextSize: 256)
+            var sampler = Sampler(settings: .greedy)
+            let long = try whole.send(message, sampler: &sampler, maxTokens: 24) { _ in true }
+            guard long.stats.stopReason == .maxTokens else { continue }  // the random model ended it early
+            let (_, chat) = try session(contextSize: 256)
+            let first = try chat.send(message, sampler: &sampler, maxTokens: 10) { _ in true }
+            XCTAssertEqual(first.stats.stopReason, .maxTokens)
+            let rest = try chat.continueReply(sampler: &sampler, maxTokens: 14) { _ in true }
+            XCTAssertEqual(first.tokens + rest.tokens, long.tokens)
+            XCTAssertEqual(chat.messages, whole.messages, "one exchange, the reply grown by the continuation")
+            XCTAssertEqual(chat.tokens, whole.tokens)
+            try assertCacheMatchesTokens(loaded, chat)
+            return
+        }
+        XCTFail("no message got a reply of 24 tokens")
+    }
+
+    func testNothingToContinueBeforeTheFirstReply() throws {
+        let (_, chat) = try session(contextSize: 64)
+        var sampler = Sampler(settings: .greedy)
+        XCTAssertThrowsError(try chat.continueReply(sampler: &sampler, maxTokens: 4) { _ in true }) { error in
+            XCTAssertEqual(error as? ChatSession.ChatError, .nothingToContinue)
+        }
+        XCTAssertEqual(chat.cache.count, 0)
+    }
 }

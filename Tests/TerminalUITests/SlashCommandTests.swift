@@ -1,3 +1,4 @@
+import Inference
 import XCTest
 @testable import TerminalUI
 
@@ -24,6 +25,33 @@ final class SlashCommandTests: XCTestCase {
         XCTAssertEqual(SlashCommand.parse("/mouse"), .mouse)
         XCTAssertEqual(SlashCommand.parse("/quit"), .quit)
         XCTAssertEqual(SlashCommand.parse("/frobnicate now"), .unknown("/frobnicate"))
+        XCTAssertEqual(SlashCommand.parse("/continue"), .continueReply)
+        XCTAssertEqual(SlashCommand.parse("/set"), .set(nil))
+        XCTAssertEqual(SlashCommand.parse("/set  temp   0.2"), .set(.init(key: "temp", value: "0.2")))
+        XCTAssertEqual(SlashCommand.parse("/set temp"), .invalid("/set takes a setting and a value, e.g. /set temp 0.2 (/set alone lists them)"))
+    }
+
+    /// `/set` checks each value before the engine sees it, takes ollama's names too, and says what it set.
+    func testRuntimeSettings() throws {
+        var settings = RuntimeSettings(sampler: SamplerSettings(), maxReplyTokens: 512)
+        XCTAssertTrue(try settings.set("temp", "0.2").hasPrefix("Set temp = 0.2."))
+        XCTAssertEqual(settings.sampler.temperature, 0.2)
+        _ = try settings.set("num_predict", "64")
+        XCTAssertEqual(settings.maxReplyTokens, 64)
+        _ = try settings.set("TOP_K", "5")
+        XCTAssertEqual(settings.sampler.topK, 5)
+        _ = try settings.set("repeat_penalty", "1")
+        XCTAssertEqual(settings.sampler.repetitionPenalty, 1)
+        XCTAssertTrue(settings.summary.contains("temp 0.2 · top_k 5 ·") && settings.summary.contains("max_tokens 64"), settings.summary)
+        let before = settings
+        for (key, value) in [("temp", "nan"), ("temp", "-1"), ("top_p", "0"), ("min_p", "1"), ("max_tokens", "0"),
+                             ("max_tokens", "9223372036854775807"), ("top_k", "x")] {
+            XCTAssertThrowsError(try settings.set(key, value), "\(key) \(value)") { error in
+                XCTAssertTrue("\(error)".contains("expected"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try settings.set("seedling", "1")) { XCTAssertTrue("\($0)".contains("unknown setting 'seedling'"), "\($0)") }
+        XCTAssertEqual(settings, before, "a refused value changes nothing")
     }
 
     func testBadArgumentsSayWhatIsExpected() {

@@ -139,6 +139,11 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(s.contains("oldest"), s)
         XCTAssertFalse(s.contains("error:"), s)
         XCTAssertFalse(s.contains("/clear starts"), "the chat did not end: \(s)")
+        // /set changes the reply limit; /continue goes on with the last reply, which ends at the new limit.
+        try type("/set max_tokens 8")
+        _ = try waitFor("the setting confirmed") { $0.contains("Set max_tokens = 8.") }
+        try type("/continue")
+        _ = try waitFor("the continued reply to stop at the new limit") { $0.contains("8-token limit") && !$0.contains("●") }
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
     }
