@@ -28,11 +28,12 @@ public final class ChatSession {
     /// Qwen3 only: whether the model may think before answering (an empty think block disables it).
     public var thinking: Bool
 
-    /// What a trim did: the oldest messages left the model's context, the rest was prefilled again.
+    /// A trim: the oldest messages leave the model's context and the rest is prefilled again. Reported
+    /// twice: before the prefill (`seconds` nil), so a screen can say why the reply pauses, and after it.
     public struct ContextTrim: Sendable, Equatable {
         public let droppedMessages: Int
         public let prefilledTokens: Int
-        public let seconds: Double
+        public let seconds: Double?
     }
 
     public enum ChatError: Error, CustomStringConvertible, Equatable {
@@ -92,9 +93,8 @@ public final class ChatSession {
         var prompt = pendingTokens(forUserText: text)
         // Room for the prompt and a fair part of the reply; trimming now is cheaper than in mid-reply.
         if cache.count + prompt.count + min(maxTokens, cache.contextSize / 4) > cache.contextSize,
-           let (trim, rest) = try trimOldest(inProgress: prompt, fed: false) {
+           let rest = try trimOldest(inProgress: prompt, fed: false, onTrim: onTrim) {
             prompt = rest
-            onTrim(trim)
         }
         return try respond(turn: prompt, feeding: prompt.count, user: text, replySoFar: "", sampler: &sampler,
                            maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
@@ -145,10 +145,9 @@ public final class ChatSession {
         do {
             result = try generator.generate(prompt: Array(turn.suffix(feeding)), cache: cache, sampler: &sampler, maxTokens: maxTokens,
                                             history: tokens + turn.dropLast(feeding), makeRoom: { fedReply in
-                guard let (trim, rest) = try trimOldest(inProgress: turn + fedReply, fed: true) else { return false }
+                guard let rest = try trimOldest(inProgress: turn + fedReply, fed: true, onTrim: onTrim) else { return false }
                 turn = Array(rest.dropLast(fedReply.count))
                 start = tokens.count
-                onTrim(trim)
                 return true
             }) { event in
                 reply += event.text
@@ -171,7 +170,7 @@ public final class ChatSession {
     /// turn. `inProgress` is the current turn as it follows `tokens` (its prompt, and the reply so far
     /// when `fed`: then it is in the cache and is prefilled again too). Returns the trim and the turn in
     /// progress as it now follows `tokens`, or nil when nothing can be dropped to make room.
-    private func trimOldest(inProgress: [Int32], fed: Bool) throws -> (ContextTrim, [Int32])? {
+    private func trimOldest(inProgress: [Int32], fed: Bool, onTrim: (ContextTrim) -> Void) throws -> [Int32]? {
         let exchanges = turnStarts.count
         guard exchanges > 0 else { return nil }
         let all = tokens + inProgress
@@ -188,6 +187,7 @@ public final class ChatSession {
         let historyLength = k == exchanges ? 0 : starts[exchanges] - shift
         let feedEnd = fed ? kept.count : historyLength
         let unchanged = min(systemLength, feedEnd)  // the system turn keeps its positions and its cache
+        onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: nil))
         cache.truncate(to: unchanged)
         do {
             try generator.model.forward(Array(kept[unchanged ..< feedEnd]), cache: cache)
@@ -198,8 +198,8 @@ public final class ChatSession {
         tokens = Array(kept[..<historyLength])
         turnStarts = k == exchanges ? [] : [0] + starts[(k + 1) ..< exchanges].map { $0 - shift }
         messages.removeFirst(2 * k)
-        let trim = ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: monotonicSeconds() - began)
-        return (trim, Array(kept[historyLength...]))
+        onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: monotonicSeconds() - began))
+        return Array(kept[historyLength...])
     }
 
     /// Forgets the conversation (the cache is reused).

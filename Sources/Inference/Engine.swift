@@ -99,8 +99,8 @@ public final class Engine: @unchecked Sendable {
         case firstToken(RequestID, FirstToken)
         /// The reply is complete (or was cut: see `stats.stopReason`).
         case replyDone(RequestID, ReplySummary)
-        /// The context filled during a reply (or before it): the oldest messages left it and the rest was
-        /// prefilled again; the reply goes on.
+        /// The context filled during a reply (or before it): the oldest messages leave it and the rest is
+        /// prefilled again (sent before that prefill, `seconds` nil, and after it); the reply goes on.
         case contextTrimmed(RequestID, ChatSession.ContextTrim)
         /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
         case restored(RequestID, tokens: Int, seconds: Double, droppedMessages: Int)
@@ -346,7 +346,7 @@ public final class Engine: @unchecked Sendable {
         var contextBefore = session.cache.count
         do {
             let result = try turn(&sampler, maxReplyTokens, { trim in
-                if times.isEmpty {  // before the prompt: the turn's prefill is measured from here, on its own
+                if times.isEmpty, trim.seconds != nil {  // before the prompt: its prefill is measured from here
                     started = monotonicSeconds()
                     contextBefore = session.cache.count
                 }

@@ -57,8 +57,8 @@ public final class ChatApp {
     var reply: (request: Engine.RequestID, entry: Int)?
     /// Sampling and the reply limit as `/set` left them (the engine gets a copy of each change).
     var settings: RuntimeSettings
-    /// Context trims during the reply in progress (shown when it is done).
-    var trims: [ChatSession.ContextTrim] = []
+    /// The transcript note of a context trim whose prefill is running (its time is added when done).
+    var trimNote: Int?
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside a 66-column transcript; narrower, it folds into the status
@@ -186,10 +186,6 @@ public final class ChatApp {
             if result.stopReason == .maxTokens {
                 transcript.append(.notice, "The reply stopped at the \(settings.maxReplyTokens)-token limit: /continue goes on; /set max_tokens N, -n N or max_tokens = N in the config raises it.")
             }
-            if !trims.isEmpty {
-                transcript.append(.notice, Self.trimNote(trims))
-                trims = []
-            }
             if result.stopReason == .contextFull {
                 transcript.append(.notice, "This reply alone filled the \(engine.session.cache.contextSize)-token context and stopped: -c N raises it.")
             }
@@ -202,7 +198,13 @@ public final class ChatApp {
             busy = false
             saveSession()
         case .contextTrimmed(let request, let trim) where request == reply?.request:
-            trims.append(trim)  // told below the reply when it is done, not in the middle of its text
+            // Said at once, below the reply, so the pause while the rest is read again has a reason.
+            if let seconds = trim.seconds, let note = trimNote {
+                if trim.prefilledTokens > 0 { transcript.appendText(String(format: " Done in %.1f s.", seconds), toEntry: note) }
+                trimNote = nil
+            } else if trim.seconds == nil {
+                trimNote = transcript.append(.notice, Self.trimNote(trim))
+            }
         case .firstToken, .token, .replyDone, .contextTrimmed:
             break  // a request this screen no longer waits for
         case .restored(_, let tokens, let seconds, let dropped):
@@ -217,8 +219,7 @@ public final class ChatApp {
             if request == reply?.request, let entry = reply?.entry {
                 transcript.finish(entry: entry, cut: true)
                 reply = nil
-                if !trims.isEmpty { transcript.append(.notice, Self.trimNote(trims)) }
-                trims = []
+                trimNote = nil
             }
             transcript.append(.notice, "error: " + message)
             if reply == nil {
@@ -228,13 +229,11 @@ public final class ChatApp {
         }
     }
 
-    /// What the user is told after a reply during which the context was trimmed.
-    static func trimNote(_ trims: [ChatSession.ContextTrim]) -> String {
-        let dropped = trims.reduce(0) { $0 + $1.droppedMessages }
-        let tokens = trims.reduce(0) { $0 + $1.prefilledTokens }
-        let seconds = trims.reduce(0) { $0 + $1.seconds }
-        return "The context was full: the oldest \(dropped) messages left the model's memory (they stay on screen and in the "
-            + String(format: "saved chat); the rest was read again (%d tokens, %.1f s). -c N keeps more.", tokens, seconds)
+    /// What the user is told when the context is trimmed (the time is added when the prefill is done).
+    static func trimNote(_ trim: ChatSession.ContextTrim) -> String {
+        "The context was full: the oldest \(trim.droppedMessages) messages left the model's memory (they stay on screen and in "
+            + "the saved chat; -c N keeps more)"
+            + (trim.prefilledTokens > 0 ? "; reading the other \(trim.prefilledTokens) tokens again." : ".")
     }
 
     // MARK: Keys

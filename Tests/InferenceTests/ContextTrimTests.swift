@@ -45,6 +45,13 @@ final class ContextTrimTests: XCTestCase {
         XCTAssertFalse(trims.isEmpty, "twelve exchanges of ~35 tokens cannot fit in 160")
         XCTAssertLessThan(chat.messages.count, 24)
         for trim in trims { XCTAssertTrue(trim.droppedMessages >= 2 && trim.droppedMessages % 2 == 0, "\(trim)") }
+        // Each trim is told twice: before its prefill (no time yet), then with its time.
+        XCTAssertEqual(trims.count % 2, 0)
+        for pair in stride(from: 0, to: trims.count, by: 2) {
+            XCTAssertNil(trims[pair].seconds)
+            XCTAssertNotNil(trims[pair + 1].seconds)
+            XCTAssertEqual(trims[pair].droppedMessages, trims[pair + 1].droppedMessages)
+        }
         // The kept messages are the newest ones, in order.
         XCTAssertEqual(chat.messages.filter { $0.role == .user }.map(\.content),
                        (13 - chat.messages.count / 2 ... 12).map { "Message number \($0): tell me more about it" })
@@ -75,7 +82,7 @@ final class ContextTrimTests: XCTestCase {
             XCTAssertEqual(result.tokens.count, 200)
             XCTAssertEqual(streamed, 200)
             XCTAssertFalse(trims.isEmpty)
-            XCTAssertLessThanOrEqual(trims.reduce(0) { $0 + $1.droppedMessages }, 4)
+            XCTAssertLessThanOrEqual(trims.filter { $0.seconds != nil }.reduce(0) { $0 + $1.droppedMessages }, 4)
             XCTAssertEqual(chat.messages.last?.role, .assistant)
             XCTAssertEqual(chat.messages.suffix(2).first?.content, message)
             XCTAssertEqual(Array(chat.tokens.suffix(200)), result.tokens, "the whole reply is in the cache")
