@@ -16,16 +16,22 @@ final class ChatScreenTests: XCTestCase {
     }
     private func type(_ text: String) throws { try terminal.type(text) }
 
-    func testChatInTmux() throws {
+    /// A scratch home for the test's config and sessions; the tmux server and the folder go at teardown.
+    private func scratchHome(_ name: String) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
             throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
         }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-e2e-\(getpid())").path
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-\(name)-\(getpid())").path
         try FileManager.default.createDirectory(atPath: home + "/config/qwentty", withIntermediateDirectories: true)
-        defer {
-            try? tmux(["kill-server"])
+        addTeardownBlock { [terminal] in
+            _ = try? terminal.tmux(["kill-server"])
             try? FileManager.default.removeItem(atPath: home)
         }
+        return home
+    }
+
+    func testChatInTmux() throws {
+        let home = try scratchHome("e2e")
         let environment = "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config"
         // The test runner sets NO_COLOR; the first run goes without it to see the theme's colours.
         try start("--seed 1", environment: "-u NO_COLOR " + environment)
@@ -119,14 +125,7 @@ final class ChatScreenTests: XCTestCase {
     /// A context too small for the conversation: the chat goes on, the oldest messages leave the model's
     /// context, and the transcript says so.
     func testFullContextIsTrimmedAndTheChatGoesOn() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
-            throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
-        }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-e2e-trim-\(getpid())").path
-        defer {
-            try? tmux(["kill-server"])
-            try? FileManager.default.removeItem(atPath: home)
-        }
+        let home = try scratchHome("e2e-trim")
         try start("-c 256 -n 48 --seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
                   width: 100, height: 40)
         _ = try waitFor("the start screen") { $0.contains("Enter sends") }
@@ -151,14 +150,7 @@ final class ChatScreenTests: XCTestCase {
     /// Hostile input: pasted text holding the paste-end marker and a CR does not send the message, and a
     /// `kill -INT` leaves through the normal exit (terminal restored, bracketed paste off).
     func testPasteInjectionAndKillINT() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
-            throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
-        }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-e2e-hostile-\(getpid())").path
-        defer {
-            try? tmux(["kill-server"])
-            try? FileManager.default.removeItem(atPath: home)
-        }
+        let home = try scratchHome("e2e-hostile")
         try start("--seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
         _ = try waitFor("the start screen") { $0.contains("Enter sends") }
         // What a terminal sends for a paste of "safe␛[201~\rinjected": the inner end marker and CR are text.
