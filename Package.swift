@@ -49,6 +49,6 @@ let package = Package(
         // llama.cpp, the chat template, sentiment accuracy.
         .testTarget(name: "RealModelTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
-        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TerminalUI", "TestSupport"], swiftSettings: engineFlags),
     ]
 )

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Finds theme files: `$XDG_CONFIG_HOME/qwentty/themes/` (the user's own), `./themes/` (a checkout), and
-/// `themes/` beside the package of the running binary (`.build/release/qwentty` → `../../themes`). The
-/// first folder holding `NAME.theme` wins, so a user can shadow a shipped theme.
+/// the shipped themes of the running binary (`ShippedFiles`: installed or in its checkout). The first
+/// folder holding `NAME.theme` wins, so a user can shadow a shipped theme.
 public struct ThemeLibrary {
     public let directories: [String]
 
@@ -11,12 +11,8 @@ public struct ThemeLibrary {
     }
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        var dirs = [(AppConfig.path(environment: environment) as NSString).deletingLastPathComponent + "/themes", "themes"]
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            let binDir = (executable as NSString).deletingLastPathComponent
-            dirs.append(((binDir as NSString).appendingPathComponent("../../themes") as NSString).standardizingPath)
-        }
-        self.init(directories: dirs)
+        let user = (AppConfig.path(environment: environment) as NSString).deletingLastPathComponent + "/themes"
+        self.init(directories: [user, "themes"] + ShippedFiles.directories("themes"))
     }
 
     /// Names of every theme found, sorted.

@@ -1,20 +1,17 @@
 import ArgumentParser
 import Foundation
+import TerminalUI
 
 /// `-m FILE`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
 /// (the bundled demo model in a checkout) is used.
 struct ModelOption: ParsableArguments {
-    @Option(name: [.customShort("m"), .long], help: "Model file (GGUF). Default: the first .gguf in ./models (a model you put there before the bundled demo).")
+    @Option(name: [.customShort("m"), .long], help: "Model file (GGUF). Default: the first .gguf in ./models (a model you put there before the bundled demo), else the installed demo model.")
     var model: String?
 
     func resolvedPath() throws -> String {
         if let model { return model }
-        // ./models in a checkout, else the models folder of the package the binary was built in.
-        var folders = ["models"]
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(((executable as NSString).deletingLastPathComponent as NSString).appendingPathComponent("../../models"))
-        }
-        for folder in folders {
+        // ./models, else the models shipped with the binary (installed, or in its checkout).
+        for folder in ["models"] + ShippedFiles.directories("models") {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
             // A model the user put there wins over the bundled demo.
             if let name = names.first(where: { !$0.hasPrefix("qwentty-demo") }) ?? names.first {

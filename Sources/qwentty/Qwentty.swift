@@ -7,9 +7,13 @@ struct Qwentty: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qwentty",
         abstract: "Chat with a small Qwen model on the CPU, in pure Swift.",
+        version: Qwentty.version,
         subcommands: [ChatCommand.self, RunCommand.self, BenchCommand.self, QuantizeCommand.self, SentimentCommand.self, TokenizeCommand.self, InfoCommand.self],
         defaultSubcommand: ChatCommand.self
     )
+
+    /// The release, as `qwentty --version` prints it.
+    static let version = "0.5.0"
 
     /// ArgumentParser's `main`, except that a failure's message is sanitised before it reaches the
     /// terminal: errors quote the model file (its architecture name, tokenizer strings, tensor names) and
