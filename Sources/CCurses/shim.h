@@ -7,6 +7,9 @@
 #include <locale.h>
 #include <ncursesw/curses.h>
 
+// The column width ncursesw gives a character (glibc hides the prototype without _XOPEN_SOURCE).
+extern int wcwidth(wchar_t c);
+static inline int qw_wcwidth(wchar_t c) { return wcwidth(c); }
 static inline int qw_color_pair(int n) { return COLOR_PAIR(n); }
 static inline int qw_lines(void) { return LINES; }
 static inline int qw_cols(void) { return COLS; }

@@ -5,7 +5,7 @@ public enum TextWrapper {
     public static func wrap(_ text: String, width: Int) -> [String] {
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let characters = Array(paragraph)
+            let characters = units(paragraph)
             for range in lineRanges(characters, width: width) { lines.append(String(characters[range])) }
         }
         return lines
@@ -18,7 +18,7 @@ public enum TextWrapper {
         var characters: [Character] = []
         var styles: [Transcript.Style] = []
         for run in runs {
-            for c in run.text { characters.append(c); styles.append(run.style) }
+            for c in units(run.text[...]) { characters.append(c); styles.append(run.style) }
         }
         let ranges = hard ? hardRanges(characters, width: width) : lineRanges(characters, width: width, continuationWidth: width - indent)
         return ranges.map { range in
@@ -32,6 +32,21 @@ public enum TextWrapper {
             }
             return out
         }
+    }
+
+    /// The pieces a line may break between: characters, except that a cluster wider than two columns
+    /// (curses counts a family emoji's four people as eight) is split into its scalars, so no line is
+    /// wider than the screen. Joined again, the pieces are the same text.
+    static func units(_ text: Substring) -> [Character] {
+        var out: [Character] = []
+        for c in text {
+            if DisplayWidth.of(c) > 2 {
+                out.append(contentsOf: c.unicodeScalars.map(Character.init))
+            } else {
+                out.append(c)
+            }
+        }
+        return out
     }
 
     /// Ranges of `characters` (one paragraph) that form the wrapped lines; the space a break replaces is

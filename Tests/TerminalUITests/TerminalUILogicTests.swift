@@ -1,3 +1,4 @@
+import CCurses
 import Inference
 import XCTest
 @testable import TerminalUI
@@ -8,10 +9,34 @@ final class DisplayWidthTests: XCTestCase {
         XCTAssertEqual(DisplayWidth.of("你好"), 4)
         XCTAssertEqual(DisplayWidth.of("こんにちは"), 10)
         XCTAssertEqual(DisplayWidth.of("e\u{301}"), 1)
-        XCTAssertEqual(DisplayWidth.of("👍🏽"), 2)
-        XCTAssertEqual(DisplayWidth.of("👨‍👩‍👧‍👦"), 2)
-        XCTAssertEqual(DisplayWidth.of("❤️"), 2)
         XCTAssertEqual(DisplayWidth.of("ＡＢ"), 4)
+        XCTAssertEqual(DisplayWidth.of("a\u{200B}b"), 2, "zero-width space")
+        // The characters that spilled into the stats pane with the old hand-made table: wide in glibc
+        // (East Asian Width W), so two columns for ncursesw, and here.
+        for wide in ["✅", "⭐", "⚡", "☕", "⌚"] { XCTAssertEqual(DisplayWidth.of(wide), 2, wide) }
+        // Clusters count as ncursesw counts them, scalar by scalar: ❤ is narrow and its variation
+        // selector zero-width; a skin-tone modifier is a wide scalar of its own.
+        XCTAssertEqual(DisplayWidth.of("❤️"), 1)
+        XCTAssertEqual(DisplayWidth.of("👍🏽"), 4)
+    }
+
+    /// Every code point against the C library's `wcwidth` under C.UTF-8 (what ncursesw uses), whatever
+    /// locale the test process runs in.
+    func testEveryCodePointMatchesTheCLibrary() throws {
+        let locale = try XCTUnwrap(newlocale(LC_CTYPE_MASK, "C.UTF-8", nil), "C.UTF-8 is needed to compare")
+        let previous = uselocale(locale)
+        defer {
+            uselocale(previous)
+            freelocale(locale)
+        }
+        var mismatches: [String] = []
+        for value in UInt32(0) ..< 0x110000 {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let expected = Int(qw_wcwidth(wchar_t(value)))
+            guard expected >= 0 else { continue }  // controls and unassigned: the sanitiser's business
+            if DisplayWidth.of(scalar) != expected, mismatches.count < 10 { mismatches.append(String(value, radix: 16)) }
+        }
+        XCTAssertEqual(mismatches, [])
     }
 }
 
