@@ -26,7 +26,9 @@ extension ChatApp {
             sessionPath = nil
             transcript.append(.notice, "New conversation.")
         case .system(nil):
-            let shown = systemPrompt.map { "System prompt: " + $0 } ?? "System prompt: the model's own default."
+            let shown = systemPrompt.map { "System prompt: " + $0 }
+                ?? engine.session.template.defaultSystemPrompt.map { "System prompt (the model's own default): " + $0 }
+                ?? "System prompt: none (this model's template has no default)."
             transcript.append(.notice, shown + " (/system TEXT sets it, /system default restores it)")
         case .system(.some(let prompt)):
             systemPrompt = prompt

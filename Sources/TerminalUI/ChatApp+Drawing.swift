@@ -19,7 +19,11 @@ extension ChatApp {
         let rows = Int(qw_lines()), cols = Int(qw_cols())
         guard cols >= Self.minimumSize.columns, rows >= Self.minimumSize.rows else {
             let message = "Terminal too small (\(cols)×\(rows)): enlarge it to at least \(Self.minimumSize.columns)×\(Self.minimumSize.rows)."
-            mvaddstr(0, 0, clip(message, to: max(1, cols * rows - 1)))
+            // Wrapped at word boundaries, as many lines as fit (the last column of the last row stays
+            // free: writing there scrolls some terminals).
+            for (row, line) in TextWrapper.wrap(message, width: max(1, cols - 1)).prefix(max(1, rows)).enumerated() {
+                mvaddstr(Int32(row), 0, line)
+            }
             refresh()
             return
         }

@@ -284,7 +284,9 @@ public final class ChatApp {
         case KEY_LEFT: editor.moveLeft()
         case KEY_RIGHT: editor.moveRight()
         case KEY_HOME: editor.moveToLineStart()
-        case KEY_END: editor.moveToLineEnd()
+        case KEY_END:  // the end of the input line, and the newest message
+            editor.moveToLineEnd()
+            viewport.followBottom()
         case KEY_UP: editor.historyPrevious()
         case KEY_DOWN: editor.historyNext()
         case KEY_PPAGE: viewport.scroll(by: page)

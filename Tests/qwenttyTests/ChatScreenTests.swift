@@ -98,7 +98,8 @@ final class ChatScreenTests: XCTestCase {
 
         // Too small, then enlarged again: a message, then the chat comes back, now with the stats pane.
         try tmux(["resize-window", "-t", session, "-x", "30", "-y", "6"])
-        _ = try waitFor("the too-small message") { $0.contains("Terminal too small") }
+        s = try waitFor("the too-small message") { $0.contains("Terminal too small") }
+        XCTAssertTrue(s.contains("40×8."), "the whole message, wrapped at words: \(s)")
         try tmux(["resize-window", "-t", session, "-x", "110", "-y", "30"])
         s = try waitFor("the chat and the stats pane after enlarging") { $0.contains("pasted line") && $0.contains("eval rate") && $0.contains("peak RSS") }
 
@@ -138,6 +139,9 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(s.contains("oldest"), s)
         XCTAssertFalse(s.contains("error:"), s)
         XCTAssertFalse(s.contains("/clear starts"), "the chat did not end: \(s)")
+        // /system shows the model's own default prompt in full.
+        try type("/system")
+        _ = try waitFor("the default system prompt") { $0.contains("(the model's own default): You are Qwen") }
         // /set changes the reply limit; /continue goes on with the last reply, which ends at the new limit.
         try type("/set max_tokens 8")
         _ = try waitFor("the setting confirmed") { $0.contains("Set max_tokens = 8.") }
