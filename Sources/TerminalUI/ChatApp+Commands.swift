@@ -75,7 +75,7 @@ extension ChatApp {
         case .theme(.some(let name)):
             do {
                 theme = try options.themes.load(name)
-                palette = CursesPalette(theme: theme, depth: palette?.depth ?? .mono)
+                palette = CursesPalette(theme: theme, depth: palette?.terminalDepth ?? .mono)
                 transcript.append(.notice, "Theme: \(name)" + (palette?.depth == .mono ? " (this terminal shows no colour)" : ""))
             } catch {
                 transcript.append(.notice, "\(error); keeping \(theme.name).")

@@ -12,6 +12,14 @@ public enum ColorDepth: Equatable, Comparable {
         return .ansi8
     }
 
+    /// The depth to draw `theme` at. A theme made only of the 16 ANSI colours (xterm's values, like
+    /// `16-colour.theme`) is drawn with ANSI colour numbers even on a 256-colour or truecolor terminal:
+    /// `ESC[33m`, not the nearest fixed-palette entry, so it follows the palette the user gave the terminal.
+    public func depth(for theme: Theme) -> ColorDepth {
+        let onlyANSI = !theme.colors.isEmpty && theme.colors.values.allSatisfy { Self.ansiPalette.contains($0) }
+        return onlyANSI && self > .ansi16 ? .ansi16 : self
+    }
+
     /// The terminal colour number for `rgb`: the RGB value itself on a direct-colour terminal, else the
     /// nearest palette entry (by squared distance in RGB, close enough for UI colours). nil on mono.
     public func colorNumber(for rgb: Theme.RGB) -> Int? {

@@ -4,12 +4,16 @@ import CCurses
 /// plus the attributes (bold, dim, underline, reverse) that carry meaning even without colour. Curses
 /// calls stay on the UI thread, like every other curses call.
 struct CursesPalette {
+    /// What the terminal can show, and what this theme is drawn at (ANSI numbers for an ANSI theme).
+    let terminalDepth: ColorDepth
     let depth: ColorDepth
     private var pairs: [Theme.Element: Int32] = [:]
     private var colored: Set<Theme.Element> = []
 
     /// Defines the pairs for `theme` (call after `start_color`, again to switch themes).
-    init(theme: Theme, depth: ColorDepth) {
+    init(theme: Theme, depth terminalDepth: ColorDepth) {
+        let depth = terminalDepth.depth(for: theme)
+        self.terminalDepth = terminalDepth
         self.depth = depth
         guard depth != .mono else { return }
         var next: Int32 = 1

@@ -33,6 +33,12 @@ final class ThemeTests: XCTestCase {
             let index = try XCTUnwrap(ColorDepth.ansi16.colorNumber(for: rgb))
             XCTAssertEqual(ColorDepth.ansiPalette[index], rgb, "\(element) is one of the 16 colours")
         }
+        // Drawn with ANSI numbers on every colour terminal (ESC[33m, not xterm-256 entry 184), so the
+        // user's own terminal palette applies; other themes keep the terminal's depth.
+        for depth in [ColorDepth.ansi16, .xterm256, .trueColor] { XCTAssertEqual(depth.depth(for: theme), .ansi16) }
+        XCTAssertEqual(ColorDepth.ansi8.depth(for: theme), .ansi8)
+        XCTAssertEqual(ColorDepth.xterm256.depth(for: try shipped.load("dark")), .xterm256)
+        XCTAssertEqual(ColorDepth.trueColor.depth(for: try shipped.load("light")), .trueColor)
     }
 
     func testBadThemeListsEveryProblem() {

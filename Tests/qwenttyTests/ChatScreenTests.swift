@@ -70,6 +70,16 @@ final class ChatScreenTests: XCTestCase {
         try tmux(["send-keys", "-t", session, "Enter"])
         s = try waitFor("the pasted message sent and answered") { !$0.contains("› first pasted line") && !$0.contains("●") }
 
+        // The 16-colour theme speaks ANSI colour numbers even to this 256-colour terminal: the notice
+        // colour is ESC[33m (yellow), not a 256-colour approximation.
+        try type("/theme 16-colour")
+        _ = try waitFor("the theme switch") { $0.contains("Theme: 16-colour") }
+        let ansi = try tmux(["capture-pane", "-e", "-p", "-t", session])
+        XCTAssertTrue(ansi.contains("\u{1B}[33m"), "ANSI yellow for notices: \(ansi.debugDescription.prefix(400))")
+        XCTAssertFalse(ansi.contains("\u{1B}[38;5;"), "no 256-colour numbers: \(ansi.debugDescription.prefix(400))")
+        try type("/theme dark")
+        _ = try waitFor("the theme back to dark") { $0.contains("Theme: dark") }
+
         // /copy puts the reply on the clipboard (OSC 52; tmux stores it as a buffer).
         try tmux(["set-buffer", "sentinel"])
         try type("/copy")
