@@ -1,5 +1,5 @@
 /// Light markdown for replies, rendered as the reply streams: **bold**, `inline code`, `#` headings,
-/// bullets, `>` quotes and fenced code blocks (kept verbatim and drawn as a highlighted block).
+/// bullets and numbered items (with hanging indents), `>` quotes and fenced code blocks (kept verbatim and drawn as a highlighted block).
 ///
 /// Incremental by construction: text arrives in token-sized pieces; every line that is complete (ends in
 /// "\n") is parsed once and kept, and only the unfinished last line is parsed again on each redraw. The
@@ -87,6 +87,14 @@ public struct MarkdownStream {
             let indent = String(repeating: " ", count: leading)
             return Line(kind: .text, runs: [StyledRun(indent + "• ", .dim)] + inline(String(trimmed.dropFirst(2))),
                         hangingIndent: leading + 2)
+        }
+        // Numbered items ("1. ", "12) ") hang their continuation lines under the text, like bullets.
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        if (1 ... 9).contains(digits.count), trimmed.dropFirst(digits.count).hasPrefix(". ") || trimmed.dropFirst(digits.count).hasPrefix(") ") {
+            let marker = String(trimmed.prefix(digits.count + 2))
+            let indent = String(repeating: " ", count: leading)
+            return Line(kind: .text, runs: [StyledRun(indent + marker, .dim)] + inline(String(trimmed.dropFirst(marker.count))),
+                        hangingIndent: leading + marker.count)
         }
         if trimmed.hasPrefix(">") {
             let text = trimmed.dropFirst().drop { $0 == " " }

@@ -32,6 +32,23 @@ final class MarkdownStreamTests: XCTestCase {
         XCTAssertEqual(styles(lines[8]), ["body:after"])
     }
 
+    /// Numbered items keep their number and hang continuation lines under their text, like bullets;
+    /// a number that is not an item marker stays text.
+    func testNumberedItemsHangTheirText() {
+        let lines = MarkdownStream("1. first step\n12) twelfth\n   3. nested\n2024. was a year\n3.5 is a number\n").lines
+        XCTAssertEqual(styles(lines[0]), ["dim:1. ", "body:first step"])
+        XCTAssertEqual(lines[0].hangingIndent, 3)
+        XCTAssertEqual(styles(lines[1]), ["dim:12) ", "body:twelfth"])
+        XCTAssertEqual(lines[1].hangingIndent, 4)
+        XCTAssertEqual(lines[2].hangingIndent, 6)
+        XCTAssertEqual(styles(lines[3]), ["dim:2024. ", "body:was a year"], "a year at the start of a line is an item too, as in markdown")
+        XCTAssertEqual(styles(lines[4]), ["body:3.5 is a number"])
+        var transcript = Transcript()
+        transcript.append(.assistant, "1. the first step of a long list item that wraps")
+        let wrapped = transcript.layout(width: 24).lines.map(\.text).filter { !$0.isEmpty }.dropFirst()
+        XCTAssertEqual(Array(wrapped), ["  1. the first step of a", "     long list item that", "     wraps"])
+    }
+
     func testBlankLineRunsCollapseOutsideCode() {
         let lines = MarkdownStream("\n\n\na\n\n\n\nb\n```\n\n\n```\n").completed
         XCTAssertEqual(lines.map { $0.runs.map(\.text).joined() }, ["a", "", "b", "```", "", "", "```"])
