@@ -24,13 +24,17 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
         .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
         .target(name: "Transformer", dependencies: ["ModelFiles", "Kernels"], swiftSettings: engineFlags),
-        .target(name: "Inference", dependencies: ["Kernels", "Transformer", "Tokenizer"], swiftSettings: engineFlags),
+        .target(name: "Inference", dependencies: ["ModelFiles", "Kernels", "Transformer", "Tokenizer"], swiftSettings: engineFlags),
         // ncursesw (Debian: libncursesw5-dev) through a module map and a header of inline wrappers.
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
-        .target(name: "TerminalUI", dependencies: ["Inference", "CCurses"], swiftSettings: engineFlags),
+        .target(name: "TerminalUI", dependencies: ["Inference", "Tokenizer", "CCurses"], swiftSettings: engineFlags),
         .executableTarget(
             name: "qwentty",
             dependencies: [
+                "ModelFiles",
+                "Kernels",
+                "Tokenizer",
+                "Transformer",
                 "Inference",
                 "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -40,14 +44,16 @@ let package = Package(
         // Locates committed fixtures and ../shared; shared by the test targets only.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: engineFlags),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "Kernels", "ModelFiles", "TestSupport"],
+                    swiftSettings: engineFlags),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFiles", "Kernels", "Tokenizer", "Transformer", "TestSupport"],
+                    swiftSettings: engineFlags),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Inference", "CCurses", "TestSupport"], swiftSettings: engineFlags),
         // The real Qwen2.5-Coder-0.5B Q4_K_M file (scripts/fetch-real-model.sh): parity with transformers and
         // llama.cpp, the chat template, sentiment accuracy.
-        .testTarget(name: "RealModelTests", dependencies: ["Inference", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "RealModelTests", dependencies: ["Inference", "Tokenizer", "Transformer", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
         .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TerminalUI", "TestSupport"], swiftSettings: engineFlags),
     ]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import ModelFiles
+import TerminalUI
 import Tokenizer
 import Transformer
 

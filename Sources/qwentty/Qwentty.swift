@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import TerminalUI
 
 @main
 struct Qwentty: ParsableCommand {

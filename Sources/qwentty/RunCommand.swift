@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import TerminalUI
 import Tokenizer
 
 /// `qwentty run`: one prompt in, the streamed reply out.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import TerminalUI
 
 /// `qwentty sentiment`: classify texts with the chat model itself, or evaluate it on a labelled set.
 struct SentimentCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Inference
+@testable import TerminalUI
 
 final class TerminalSanitizerTests: XCTestCase {
     func testEscapeSequencesBecomeVisible() {
