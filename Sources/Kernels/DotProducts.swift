@@ -348,43 +348,6 @@ func dotQ6_K(_ w: UnsafeRawPointer, _ xq: UnsafePointer<Int16>, _ xs: UnsafePoin
     return acc.sum()
 }
 
-/// Two Float rows · four tokens: eight accumulators, each activation vector loaded once for both rows
-/// (0.75 loads per FMA instead of 1.25), which is what bounded `dotRowF32x4` when streaming the batch's
-/// activations from L2. Returns row 0's four dots, then row 1's.
-@inline(never)
-func dotRows2F32x4(_ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                   stride: Int, count: Int) -> (SIMD4<Float>, SIMD4<Float>) {
-    let r0 = UnsafeRawPointer(w0), r1 = UnsafeRawPointer(w1)
-    let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + stride)
-    let x2 = UnsafeRawPointer(x + 2 * stride), x3 = UnsafeRawPointer(x + 3 * stride)
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= count {
-        let o = 4 * i
-        let wa = r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        let wb = r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        let v0 = x0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        a0.addProduct(wa, v0); b0.addProduct(wb, v0)
-        let v1 = x1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        a1.addProduct(wa, v1); b1.addProduct(wb, v1)
-        let v2 = x2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        a2.addProduct(wa, v2); b2.addProduct(wb, v2)
-        let v3 = x3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        a3.addProduct(wa, v3); b3.addProduct(wb, v3)
-        i += 8
-    }
-    var first = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
-    var second = SIMD4<Float>(b0.sum(), b1.sum(), b2.sum(), b3.sum())
-    while i < count {
-        let xv = SIMD4<Float>(x[i], x[stride + i], x[2 * stride + i], x[3 * stride + i])
-        first += w0[i] * xv
-        second += w1[i] * xv
-        i += 1
-    }
-    return (first, second)
-}
-
 /// Four Float rows · four tokens: sixteen 16-lane accumulators (the 32 vector registers of AVX-512
 /// hold them), each weight and activation vector loaded once per four FMAs. 16 lanes rather than 8: the
 /// same FMA throughput on Zen 4 in half the instructions, 67–69 GMAC/s on one core against 50–51.

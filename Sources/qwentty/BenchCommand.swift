@@ -90,32 +90,37 @@ struct BenchCommand: ParsableCommand {
             }
             results.append(summary("pp\(promptTokens)" + suffix, promptTokens, samples))
         }
+        var regionsPerToken = 0
         if genTokens > 0 {
             var samples: [Double] = []
             for _ in 0 ..< repetitions {
                 resetToHistory()
+                let regionsBefore = loaded.pool.regionCount
                 let start = monotonicSeconds()
                 for i in 0 ..< genTokens { try model.forward([prompt[i % prompt.count]], cache: cache) }
                 samples.append(Double(genTokens) / (monotonicSeconds() - start))
+                regionsPerToken = (loaded.pool.regionCount - regionsBefore) / genTokens
             }
             results.append(summary("tg\(genTokens)" + suffix, genTokens, samples))
         }
-        let regionMicroseconds = Self.poolRegionCost(loaded.pool)
+        let regionMicroseconds = Self.poolRegionCost(loaded.pool)  // after the tests: it runs regions of its own
         let peak = ProcessMemory.peakResidentBytes
         let c = model.config
         if json {
             struct Report: Codable {
                 let model: String; let type: String; let file_bytes: Int; let threads: Int
-                let peak_rss_bytes: Int; let kv_cache_bytes: Int; let pool_region_us: Double; let results: [Result]
+                let peak_rss_bytes: Int; let kv_cache_bytes: Int; let pool_region_us: Double; let regions_per_token: Int
+                let results: [Result]
             }
             let report = Report(model: loaded.file.path, type: loaded.weightTypeSummary, file_bytes: loaded.file.fileSize,
                                 threads: loaded.pool.threadCount, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount,
-                                pool_region_us: regionMicroseconds, results: results)
+                                pool_region_us: regionMicroseconds, regions_per_token: regionsPerToken, results: results)
             writeOut(try JSONOutput.line(report))
             return
         }
         writeOut("model: \(TerminalSanitizer.sanitize(c.name, keepNewlines: false)) (\(c.architecture.rawValue), \(c.layerCount) layers, hidden \(c.hiddenSize)), \(loaded.weightTypeSummary), \(formatBytes(loaded.file.fileSize))\n")
-        writeOut("threads: \(loaded.pool.threadCount) (" + String(format: "%.2f", regionMicroseconds) + " µs per parallel region), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
+        writeOut("threads: \(loaded.pool.threadCount) (" + String(format: "%.2f", regionMicroseconds) + " µs per parallel region"
+                 + (regionsPerToken > 0 ? ", \(regionsPerToken) regions per decoded token" : "") + "), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
         let width = max(6, results.map(\.test.count).max() ?? 0)
         writeOut("| " + "test".padding(toLength: width, withPad: " ", startingAt: 0) + " |     t/s (median) |        min – max |\n"
                  + "|" + String(repeating: "-", count: width + 2) + "|-----------------:|-----------------:|\n")
@@ -135,7 +140,7 @@ struct BenchCommand: ParsableCommand {
             for _ in 0 ..< regions { pool.run { _, _ in } }
             samples.append((monotonicSeconds() - start) / Double(regions) * 1e6)
         }
-        return samples.sorted()[samples.count / 2]
+        return median(samples)
     }
 
     private func summary(_ test: String, _ tokens: Int, _ samples: [Double]) -> Result {

@@ -355,6 +355,9 @@ extension CommandLineTests {
             XCTAssertEqual((test["samples"] as? [Double])?.count, 2)
             XCTAssertGreaterThan(test["median"] as? Double ?? 0, 0)
         }
+        // A decoded token of this 2-layer model: 8 parallel regions per layer (q, k, v, attention, output,
+        // gate, up, down) and the output head; counted even with one thread.
+        XCTAssertEqual(report["regions_per_token"] as? Int, 2 * 8 + 1)
         XCTAssertNotEqual(try qwentty(["bench", "-m", model, "-d", "-1"]).status, 0, "a negative depth is refused")
     }
 
