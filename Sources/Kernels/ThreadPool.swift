@@ -98,7 +98,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Splits `0..<count` into one contiguous range per thread and runs `body(start, end)` on each.
     public func parallelFor(_ count: Int, _ body: (Int, Int) -> Void) {
-        if threadCount == 1 || count < 2 {
+        if count < 2 {  // one item is not a region; with one thread, `run` calls the body inline
             body(0, count)
             return
         }
