@@ -8,7 +8,7 @@ extension ChatApp {
     func perform(_ command: SlashCommand, draft: String) {
         let changesConversation: Bool
         switch command {
-        case .clear, .regenerate, .continueReply, .edit, .system(.some): changesConversation = true
+        case .clear, .regenerate, .continueReply, .edit, .system(.some), .load: changesConversation = true
         default: changesConversation = false
         }
         if changesConversation, busy {
@@ -69,6 +69,7 @@ extension ChatApp {
             editor.insert(text)
             saveSession()
         case .save(let path): save(to: path)
+        case .sessions, .load, .rename, .delete: manageSessions(command)
         case .copy(let target): copy(target)
         case .theme(nil):
             transcript.append(.notice, "Themes: " + options.themes.names().joined(separator: ", ") + " (current: \(theme.name)). /theme NAME switches.")
@@ -110,7 +111,77 @@ extension ChatApp {
     }
 
     func currentChat() -> SavedChat {
-        SavedChat(model: options.modelPath, systemPrompt: systemPrompt, created: started, transcript: transcript)
+        var chat = SavedChat(model: options.modelPath, systemPrompt: systemPrompt, created: started, transcript: transcript)
+        chat.name = sessionName
+        return chat
+    }
+
+    /// `/sessions`, `/load`, `/rename`, `/delete`.
+    func manageSessions(_ command: SlashCommand) {
+        guard let store = options.sessions else {
+            transcript.append(.notice, "Sessions are not being saved (--no-save, or the folder could not be written).")
+            return
+        }
+        do {
+            switch command {
+            case .sessions:
+                let all = store.list()
+                guard !all.isEmpty else {
+                    transcript.append(.notice, "No saved chats yet in \(store.directory).")
+                    return
+                }
+                let formatter = DateFormatter()
+                formatter.dateFormat = "yyyy-MM-dd HH:mm"
+                let lines = all.prefix(20).enumerated().map { index, chat in
+                    let current = chat.path == sessionPath ? " (this chat)" : ""
+                    let name = chat.name.map { "\($0) · " } ?? ""
+                    return "\(index + 1). \(formatter.string(from: chat.modified)) · \(name)\(chat.turns) turns · \(chat.firstLine.prefix(60))\(current)"
+                }
+                transcript.append(.notice, "Saved chats, newest first (/load N or NAME opens one):\n" + lines.joined(separator: "\n")
+                                  + (all.count > 20 ? "\n… and \(all.count - 20) older" : ""))
+            case .load(let selector):
+                let path = try store.path(for: selector)
+                open(try store.load(path), from: path)
+            case .rename(let name):
+                sessionName = name
+                transcript.append(.notice, "This chat is named \(name): `qwentty --resume \(name)` or /load \(name) opens it.")
+                saveSession()
+            case .delete(let selector):
+                let path = try store.path(for: selector)
+                try store.delete(path)
+                if path == sessionPath {
+                    sessionPath = nil  // the next message saves this chat anew
+                    transcript.append(.notice, "Deleted this chat's saved copy; it is saved again with the next message.")
+                } else {
+                    transcript.append(.notice, "Deleted \(path).")
+                }
+            default: break
+            }
+        } catch {
+            transcript.append(.notice, "\(error)")
+        }
+    }
+
+    /// Shows a saved conversation and rebuilds the model's context from it (resume, /load).
+    func open(_ chat: SavedChat, from path: String) {
+        transcript.removeAll()
+        for message in chat.messages where message.role != .notice {
+            let entry = transcript.append(message.role, message.content)
+            if message.cut == true || message.limit == true {
+                transcript.finish(entry: entry, cut: message.cut == true, hitLimit: message.limit == true)
+            }
+            if let label = message.sentiment, let p = message.sentimentProbability {
+                transcript.setSentiment(SentimentClassifier.Result(label: label, probability: p, probabilities: [], scores: [],
+                                                                   latencySeconds: 0, truncatedTokens: 0), entry: entry)
+            }
+        }
+        sessionPath = path
+        sessionName = chat.name
+        systemPrompt = chat.systemPrompt
+        viewport.followBottom()
+        transcript.append(.notice, "Opened \(chat.messages.count) messages from \(path); rebuilding the context…")
+        engine.enqueue(.restore(chat.chatMessages, systemPrompt: chat.systemPrompt))
+        busy = true
     }
 
     func save(to path: String?) {

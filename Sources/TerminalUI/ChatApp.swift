@@ -50,6 +50,8 @@ public final class ChatApp {
     var running = true
     let started = Date()
     var sessionPath: String?
+    /// The name `/rename` gave this chat (kept in its saved file).
+    var sessionName: String?
     var systemPrompt: String?
     /// The transcript entry each pending badge request is for.
     var badgeRequests: [Engine.RequestID: Int] = [:]
@@ -85,28 +87,10 @@ public final class ChatApp {
         stats.threads = loaded.pool.threadCount
         stats.loadSeconds = loaded.loadSeconds
         stats.sampleMemory()
-        if let (chat, _) = options.resume {
-            for message in chat.messages where message.role != .notice {
-                let entry = transcript.append(message.role, message.content)
-                if message.cut == true || message.limit == true {
-                    transcript.finish(entry: entry, cut: message.cut == true, hitLimit: message.limit == true)
-                }
-                if let label = message.sentiment, let p = message.sentimentProbability {
-                    transcript.setSentiment(SentimentClassifier.Result(label: label, probability: p, probabilities: [], scores: [],
-                                                                       latencySeconds: 0, truncatedTokens: 0), entry: entry)
-                }
-            }
-        }
+        if let (chat, path) = options.resume { open(chat, from: path) }
         if let banner = options.banner { transcript.append(.notice, banner) }
         for notice in options.notices { transcript.append(.notice, notice) }
         transcript.append(.notice, "Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
-        if let (chat, path) = options.resume {
-            sessionPath = path
-            systemPrompt = chat.systemPrompt
-            transcript.append(.notice, "Resumed \(chat.messages.count) messages from \(path); rebuilding the context…")
-            engine.enqueue(.restore(chat.chatMessages, systemPrompt: chat.systemPrompt))
-            busy = true
-        }
     }
 
     /// Runs until the user quits; restores the terminal before returning.

@@ -16,6 +16,8 @@ public struct SavedChat: Codable, Equatable {
     }
 
     public var format = 1
+    /// Given with `/rename`; `--resume NAME` and `/load NAME` find the chat by it.
+    public var name: String?
     public var model: String
     public var systemPrompt: String?
     public var created: Date

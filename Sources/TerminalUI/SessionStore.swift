@@ -32,10 +32,62 @@ public struct SessionStore {
 
     /// The most recently written conversation, if any.
     public func latestPath() -> String? {
+        paths().first
+    }
+
+    /// One saved conversation as `/sessions` lists it.
+    public struct Summary: Equatable {
+        public let path: String
+        public let name: String?
+        public let modified: Date
+        /// The first line of the first message (what the chat was about).
+        public let firstLine: String
+        /// User messages.
+        public let turns: Int
+    }
+
+    /// Every saved conversation, newest first (N in `--resume N` and `/load N` counts from 1 here).
+    /// Files that cannot be read are left out.
+    public func list() -> [Summary] {
+        paths().compactMap { path in
+            guard let chat = try? load(path) else { return nil }
+            let first = chat.messages.first { $0.role == .user }?.content ?? ""
+            return Summary(path: path, name: chat.name, modified: modified(path),
+                           firstLine: String(first.split(separator: "\n", omittingEmptySubsequences: true).first ?? ""),
+                           turns: chat.messages.filter { $0.role == .user }.count)
+        }
+    }
+
+    /// The conversation `selector` names: a number (1 = the newest) or a name given with `/rename`
+    /// (exact, ignoring case).
+    public func path(for selector: String) throws -> String {
+        let all = list()
+        if let n = Int(selector) {
+            guard n >= 1, n <= all.count else {
+                throw AtomicFile.FileError(description: "no saved conversation number \(n): there are \(all.count) (/sessions lists them)")
+            }
+            return all[n - 1].path
+        }
+        guard let match = all.first(where: { $0.name?.caseInsensitiveCompare(selector) == .orderedSame }) else {
+            throw AtomicFile.FileError(description: "no saved conversation named '\(selector)' (/sessions lists them)")
+        }
+        return match.path
+    }
+
+    /// Deletes a saved conversation.
+    public func delete(_ path: String) throws {
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw AtomicFile.FileError(description: "\(path): cannot delete (\(error.localizedDescription))")
+        }
+    }
+
+    private func paths() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }
             .map { directory + "/" + $0 }
-            .max { modified($0) < modified($1) }
+            .sorted { (modified($0), $0) > (modified($1), $1) }
     }
 
     public func load(_ path: String) throws -> SavedChat {

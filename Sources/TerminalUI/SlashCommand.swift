@@ -14,6 +14,11 @@ public enum SlashCommand: Equatable {
     case set(Setting?)
     case edit
     case save(path: String?)
+    /// Saved conversations: list, open one (by number or name), name the current one, delete one.
+    case sessions
+    case load(String)
+    case rename(String)
+    case delete(String)
     case copy(CopyTarget)
     /// nil: list the themes.
     case theme(String?)
@@ -48,6 +53,10 @@ public enum SlashCommand: Equatable {
         ("/edit", "take back the last exchange to edit it"),
         ("/save [FILE]", "export the chat as markdown"),
         ("/copy [N|code]", "copy reply N (1 = last) or its code (OSC 52)"),
+        ("/sessions", "list saved chats (newest first)"),
+        ("/load N|NAME", "open a saved chat"),
+        ("/rename NAME", "name this chat (--resume NAME finds it)"),
+        ("/delete N|NAME", "delete a saved chat"),
         ("/set [KEY VALUE]", "show or set temp, top_k, top_p, min_p, repeat_penalty, max_tokens"),
         ("/theme [NAME]", "list themes or switch"),
         ("/stats", "toggle the stats pane (also F2)"),
@@ -81,6 +90,10 @@ public enum SlashCommand: Equatable {
             return .set(Setting(key: String(parts[0]), value: String(parts[1])))
         case "edit": return noArgument(.edit)
         case "save": return .save(path: hasArgument ? argument : nil)
+        case "sessions": return noArgument(.sessions)
+        case "load", "open": return hasArgument ? .load(argument) : .invalid("/load takes a chat's number or name (/sessions lists them)")
+        case "rename", "name": return hasArgument ? .rename(argument) : .invalid("/rename takes the new name")
+        case "delete": return hasArgument ? .delete(argument) : .invalid("/delete takes a chat's number or name (/sessions lists them)")
         case "copy":
             if !hasArgument { return .copy(.reply(1)) }
             if argument.lowercased() == "code" { return .copy(.code) }

@@ -29,8 +29,10 @@ struct ChatCommand: ParsableCommand {
     var seed: UInt64?
     @Option(name: .long, help: "Colour theme: a file name in themes/ without .theme (default: dark).")
     var theme: String?
-    @Flag(help: "Continue the most recent saved conversation.")
+    @Flag(help: "Continue a saved conversation: the most recent, or the one SESSION names.")
     var resume = false
+    @Argument(help: "With --resume: the saved conversation, by number (1 = newest, as /sessions lists them) or by the name /rename gave it.")
+    var session: String?
     @Flag(help: "No colours (the NO_COLOR environment variable does the same).")
     var noColor = false
     @Flag(help: "Leave the mouse to the terminal (its own selection works; PgUp/PgDn scroll).")
@@ -40,6 +42,7 @@ struct ChatCommand: ParsableCommand {
 
     func validate() throws {
         if let maxTokens, maxTokens < 1 { throw ValidationError("-n must be at least 1") }
+        if session != nil, !resume { throw ValidationError("a saved conversation is opened with --resume NAME (or N)") }
     }
 
     func run() throws {
@@ -54,7 +57,13 @@ struct ChatCommand: ParsableCommand {
         let store = SessionStore(environment: environment)
         var resumed: (SavedChat, String)?
         if resume {
-            guard let path = store.latestPath() else {
+            let found: String?
+            do {
+                found = try session.map { try store.path(for: $0) } ?? store.latestPath()
+            } catch {
+                throw UserFacingError("\(error)")
+            }
+            guard let path = found else {
                 throw UserFacingError("no saved conversation in \(store.directory) to resume")
             }
             resumed = (try store.load(path), path)

@@ -77,6 +77,35 @@ final class SessionTests: XCTestCase {
         }
     }
 
+    /// Saved chats listed newest first, found by number or by name, deleted.
+    func testListFindAndDeleteByNumberOrName() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-sessions-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = SessionStore(directory: directory)
+        var older = Transcript()
+        older.append(.user, "First question\nsecond line")
+        older.append(.assistant, "answer")
+        var named = SavedChat(model: "m.gguf", systemPrompt: nil, created: Date(), transcript: older)
+        named.name = "Work"
+        try store.save(named, to: directory + "/a.json")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: directory + "/a.json")
+        var newer = Transcript()
+        newer.append(.user, "Newest")
+        try store.save(SavedChat(model: "m.gguf", systemPrompt: nil, created: Date(), transcript: newer), to: directory + "/b.json")
+        try "not json".write(toFile: directory + "/broken.json", atomically: true, encoding: .utf8)
+
+        let list = store.list()
+        XCTAssertEqual(list.map(\.firstLine), ["Newest", "First question"], "newest first; an unreadable file is left out")
+        XCTAssertEqual(list.map(\.turns), [1, 1])
+        XCTAssertEqual(list.map(\.name), [nil, "Work"])
+        XCTAssertEqual(try store.path(for: "1"), directory + "/b.json")
+        XCTAssertEqual(try store.path(for: "work"), directory + "/a.json", "names match ignoring case")
+        XCTAssertThrowsError(try store.path(for: "3")) { XCTAssertTrue("\($0)".contains("there are 2"), "\($0)") }
+        XCTAssertThrowsError(try store.path(for: "play")) { XCTAssertTrue("\($0)".contains("no saved conversation named 'play'"), "\($0)") }
+        try store.delete(store.path(for: "work"))
+        XCTAssertEqual(store.list().map(\.firstLine), ["Newest"])
+    }
+
     func testXDGLocations() {
         XCTAssertEqual(SessionStore(environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"]).directory, "/s/qwentty/sessions")
         XCTAssertEqual(SessionStore(environment: ["HOME": "/h"]).directory, "/h/.local/state/qwentty/sessions")

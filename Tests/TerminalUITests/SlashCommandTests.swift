@@ -26,6 +26,10 @@ final class SlashCommandTests: XCTestCase {
         XCTAssertEqual(SlashCommand.parse("/quit"), .quit)
         XCTAssertEqual(SlashCommand.parse("/frobnicate now"), .unknown("/frobnicate"))
         XCTAssertEqual(SlashCommand.parse("/continue"), .continueReply)
+        XCTAssertEqual(SlashCommand.parse("/sessions"), .sessions)
+        XCTAssertEqual(SlashCommand.parse("/load 2"), .load("2"))
+        XCTAssertEqual(SlashCommand.parse("/rename my project chat"), .rename("my project chat"))
+        XCTAssertEqual(SlashCommand.parse("/delete work"), .delete("work"))
         XCTAssertEqual(SlashCommand.parse("/set"), .set(nil))
         XCTAssertEqual(SlashCommand.parse("/set  temp   0.2"), .set(.init(key: "temp", value: "0.2")))
         XCTAssertEqual(SlashCommand.parse("/set temp"), .invalid("/set takes a setting and a value, e.g. /set temp 0.2 (/set alone lists them)"))
@@ -64,9 +68,15 @@ final class SlashCommandTests: XCTestCase {
     func testHelpListsWhatParses() {
         for (usage, _) in SlashCommand.summary {
             let name = String(usage.prefix { $0 != " " })
-            guard let command = SlashCommand.parse(name) else { return XCTFail(usage) }
+            // "/load N|NAME": the argument is required, so the command is tried with one; "/copy [N|code]"
+            // or no argument: it must parse alone.
+            let required = usage.count > name.count && !usage.dropFirst(name.count + 1).hasPrefix("[")
+            guard let command = SlashCommand.parse(required ? name + " 1" : name) else { return XCTFail(usage) }
             if case .unknown = command { XCTFail("\(usage) is in the help but does not parse") }
-            if case .invalid = command { XCTFail("\(usage) needs an argument the help does not show as optional") }
+            if case .invalid = command { XCTFail("\(usage): the help and the parser disagree about its argument") }
+            if required, case .invalid = SlashCommand.parse(name) ?? .help {} else if required {
+                XCTFail("\(usage) parses without the argument the help calls required")
+            }
         }
     }
 }

@@ -124,13 +124,24 @@ final class ChatScreenTests: XCTestCase {
         try "theme = nosuch\nmouse = sometimes\n".write(toFile: home + "/config/qwentty/config", atomically: true, encoding: .utf8)
         try start("--resume --seed 2", environment: environment, width: 220, height: 50)
         s = try waitFor("the resumed conversation") { $0.contains("Context rebuilt") }
-        XCTAssertTrue(s.contains("Resumed 6 messages"), s)
+        XCTAssertTrue(s.contains("Opened 6 messages"), s)
         XCTAssertTrue(s.contains("theme nosuch: no nosuch.theme found"), s)
         XCTAssertTrue(s.contains("mouse: expected on or off, got sometimes"), s)
         let mono = try tmux(["capture-pane", "-e", "-p", "-t", session])
         XCTAssertFalse(mono.contains("\u{1B}[38;"), "NO_COLOR (set by the test runner here): no colour at all")
+        // Sessions by name: /rename, /sessions lists it, and `--resume NAME` opens it again.
+        try type("/rename work")
+        _ = try waitFor("the rename") { $0.contains("This chat is named work") }
+        try type("/sessions")
+        s = try waitFor("the list of saved chats") { $0.contains("Saved chats, newest first") }
+        XCTAssertTrue(s.contains("1. ") && s.contains("work · 3 turns · Hello there (this chat)"), s)
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit after resuming") { $0.contains("QWENTTY-EXITED 0") }
+        try start("--resume work --seed 3", environment: environment, width: 220, height: 50)
+        s = try waitFor("the chat opened by name") { $0.contains("Context rebuilt") }
+        XCTAssertTrue(s.contains("Opened 6 messages"), s)
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit after resuming by name") { $0.contains("QWENTTY-EXITED 0") }
     }
 
     /// A context too small for the conversation: the chat goes on, the oldest messages leave the model's
