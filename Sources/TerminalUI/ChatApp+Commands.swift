@@ -48,12 +48,18 @@ extension ChatApp {
                 return
             }
             continueReply(entry: transcript.entries[reply].id)
-        case .set(nil):
-            transcript.append(.notice, settings.summary + " (/set KEY VALUE changes one, for this chat)")
+        case .set(nil), .show:
+            let system = systemPrompt ?? engine.session.template.defaultSystemPrompt.map { "the model's default (\($0))" } ?? "none"
+            transcript.append(.notice, settings.summary + " · ctx \(engine.session.cache.contextSize) · system: \(system)"
+                              + (sessionName.map { " · chat name: \($0)" } ?? "") + " (/set KEY VALUE changes one; saved with this chat)")
         case .set(.some(let setting)):
             do {
+                if ["system", "system_prompt"].contains(setting.key.lowercased()) {
+                    return perform(.system(.some(setting.value.lowercased() == "default" ? nil : setting.value)), draft: draft)
+                }
                 transcript.append(.notice, try settings.set(setting.key, setting.value))
                 engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
+                saveSession()
             } catch {
                 transcript.append(.notice, "\(error)")
                 editor.insert(draft)
@@ -113,6 +119,7 @@ extension ChatApp {
     func currentChat() -> SavedChat {
         var chat = SavedChat(model: options.modelPath, systemPrompt: systemPrompt, created: started, transcript: transcript)
         chat.name = sessionName
+        chat.settings = settings.saved
         return chat
     }
 
@@ -178,6 +185,10 @@ extension ChatApp {
         sessionPath = path
         sessionName = chat.name
         systemPrompt = chat.systemPrompt
+        if let saved = chat.settings {
+            for problem in settings.restore(saved) { transcript.append(.notice, "saved settings: " + problem) }
+            engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
+        }
         viewport.followBottom()
         transcript.append(.notice, "Opened \(chat.messages.count) messages from \(path); rebuilding the context…")
         engine.enqueue(.restore(chat.chatMessages, systemPrompt: chat.systemPrompt))

@@ -74,4 +74,25 @@ public struct RuntimeSettings: Equatable {
     }
 
     private static func format(_ v: Float) -> String { "\(v)" }
+
+    /// What a saved chat keeps of them (keys as `/set` names them), so a resumed chat samples as it did.
+    public struct Saved: Codable, Equatable {
+        public var temp: Float, top_k: Int, top_p: Float, min_p: Float, repeat_penalty: Float, max_tokens: Int
+    }
+
+    public var saved: Saved {
+        Saved(temp: sampler.temperature, top_k: sampler.topK, top_p: sampler.topP, min_p: sampler.minP,
+              repeat_penalty: sampler.repetitionPenalty, max_tokens: maxReplyTokens)
+    }
+
+    /// Takes the saved values back through `set`, so a hand-edited file gets the same checks as `/set`;
+    /// returns the problems (a bad value keeps the current one).
+    public mutating func restore(_ saved: Saved) -> [String] {
+        var problems: [String] = []
+        for (key, value) in [("temp", "\(saved.temp)"), ("top_k", "\(saved.top_k)"), ("top_p", "\(saved.top_p)"),
+                             ("min_p", "\(saved.min_p)"), ("repeat_penalty", "\(saved.repeat_penalty)"), ("max_tokens", "\(saved.max_tokens)")] {
+            do { _ = try set(key, value) } catch { problems.append("\(error)") }
+        }
+        return problems
+    }
 }

@@ -20,6 +20,8 @@ public struct SavedChat: Codable, Equatable {
     public var name: String?
     public var model: String
     public var systemPrompt: String?
+    /// Sampling and the reply limit as `/set` left them (nil in files from before `/set`).
+    public var settings: RuntimeSettings.Saved?
     public var created: Date
     public var messages: [Message]
 

@@ -12,6 +12,8 @@ public enum SlashCommand: Equatable {
     case continueReply
     /// nil: show the settings.
     case set(Setting?)
+    /// Settings, context size, system prompt and the chat's name.
+    case show
     case edit
     case save(path: String?)
     /// Saved conversations: list, open one (by number or name), name the current one, delete one.
@@ -57,7 +59,8 @@ public enum SlashCommand: Equatable {
         ("/load N|NAME", "open a saved chat"),
         ("/rename NAME", "name this chat (--resume NAME finds it)"),
         ("/delete N|NAME", "delete a saved chat"),
-        ("/set [KEY VALUE]", "show or set temp, top_k, top_p, min_p, repeat_penalty, max_tokens"),
+        ("/set [KEY VALUE]", "show or set temp, top_k, top_p, min_p, repeat_penalty, max_tokens, system"),
+        ("/show", "the settings, context size, system prompt and chat name"),
         ("/theme [NAME]", "list themes or switch"),
         ("/stats", "toggle the stats pane (also F2)"),
         ("/model", "model details"),
@@ -83,6 +86,7 @@ public enum SlashCommand: Equatable {
             return .system(argument.lowercased() == "default" ? .some(nil) : .some(argument))
         case "regen", "regenerate", "retry": return noArgument(.regenerate)
         case "continue", "cont": return noArgument(.continueReply)
+        case "show": return noArgument(.show)
         case "set":
             if !hasArgument { return .set(nil) }
             let parts = argument.split(whereSeparator: \.isWhitespace)

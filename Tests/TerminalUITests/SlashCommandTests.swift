@@ -56,6 +56,21 @@ final class SlashCommandTests: XCTestCase {
         }
         XCTAssertThrowsError(try settings.set("seedling", "1")) { XCTAssertTrue("\($0)".contains("unknown setting 'seedling'"), "\($0)") }
         XCTAssertEqual(settings, before, "a refused value changes nothing")
+
+        // Saved with the chat and taken back through the same checks: a bad saved value is reported and
+        // the current one kept.
+        var fresh = RuntimeSettings(sampler: SamplerSettings(), maxReplyTokens: 512)
+        XCTAssertEqual(fresh.restore(settings.saved), [])
+        XCTAssertEqual(fresh.saved, settings.saved)
+        var damaged = settings.saved
+        damaged.top_p = 7
+        var other = RuntimeSettings(sampler: SamplerSettings(), maxReplyTokens: 512)
+        let problems = other.restore(damaged)
+        XCTAssertEqual(problems.count, 1)
+        XCTAssertTrue(problems.first?.contains("top_p") == true, "\(problems)")
+        XCTAssertEqual(other.sampler.topP, SamplerSettings().topP)
+        XCTAssertEqual(other.maxReplyTokens, 64)
+        XCTAssertEqual(SlashCommand.parse("/show"), .show)
     }
 
     func testBadArgumentsSayWhatIsExpected() {

@@ -168,6 +168,13 @@ final class ChatScreenTests: XCTestCase {
         _ = try waitFor("the setting confirmed") { $0.contains("Set max_tokens = 8.") }
         try type("/continue")
         _ = try waitFor("the continued reply to stop at the new limit") { $0.contains("8-token limit") && !$0.contains("●") }
+        // The setting is saved with the chat: a resumed chat samples as it did.
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
+        try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
+        _ = try waitFor("the resumed chat") { $0.contains("Context rebuilt") }
+        try type("/show")
+        _ = try waitFor("the saved setting back") { $0.contains("max_tokens 8 · ctx 4096") }
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
     }
