@@ -1,5 +1,6 @@
 /// Light markdown for replies, rendered as the reply streams: **bold**, `inline code`, `#` headings,
-/// bullets and numbered items (with hanging indents), `>` quotes and fenced code blocks (kept verbatim and drawn as a highlighted block).
+/// bullets and numbered items (with hanging indents), `>` quotes, `| a | b |` tables (laid out as aligned
+/// columns by `TableLayout`) and fenced code blocks (kept verbatim and drawn as a highlighted block).
 ///
 /// Incremental by construction: text arrives in token-sized pieces; every line that is complete (ends in
 /// "\n") is parsed once and kept, and only the unfinished last line is parsed again on each redraw. The
@@ -8,13 +9,16 @@
 public struct MarkdownStream {
     /// One source line, parsed.
     public struct Line: Equatable {
-        public enum Kind: Equatable { case text, code, fence }
+        public enum Kind: Equatable { case text, code, fence, tableRow, tableRule }
         public var kind: Kind
         public var runs: [StyledRun]
+        /// A table row's cells (inline markdown parsed); empty for other kinds.
+        public var cells: [[StyledRun]] = []
         /// Columns of hanging indent for continuation lines when wrapped (list items, quotes).
         public var hangingIndent: Int
 
         var isBlankText: Bool { kind == .text && runs.allSatisfy { $0.text.allSatisfy(\.isWhitespace) } }
+        public var isTable: Bool { kind == .tableRow || kind == .tableRule }
     }
 
     public private(set) var completed: [Line] = []
@@ -58,7 +62,7 @@ public struct MarkdownStream {
             case .fence:
                 if let block = current { blocks.append(block.joined(separator: "\n")); current = nil } else { current = [] }
             case .code: current?.append(line.runs.map(\.text).joined())
-            case .text: break
+            case .text, .tableRow, .tableRule: break
             }
         }
         if let block = current, !block.isEmpty { blocks.append(block.joined(separator: "\n")) }
@@ -95,6 +99,17 @@ public struct MarkdownStream {
             let indent = String(repeating: " ", count: leading)
             return Line(kind: .text, runs: [StyledRun(indent + marker, .dim)] + inline(String(trimmed.dropFirst(marker.count))),
                         hangingIndent: leading + marker.count)
+        }
+        // GitHub tables: "| a | b |" rows and a "|---|:--:|" rule under the header.
+        if trimmed.hasPrefix("|"), trimmed.dropFirst().contains("|") {
+            var cells = trimmed.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            cells.removeFirst()
+            if cells.last?.isEmpty == true { cells.removeLast() }
+            let isRule = !cells.isEmpty && cells.allSatisfy { cell in
+                !cell.isEmpty && cell.contains("-") && cell.allSatisfy { $0 == "-" || $0 == ":" }
+            }
+            return Line(kind: isRule ? .tableRule : .tableRow, runs: [StyledRun(line, .body)],
+                        cells: isRule ? [] : cells.map { inline($0) }, hangingIndent: 0)
         }
         if trimmed.hasPrefix(">") {
             let text = trimmed.dropFirst().drop { $0 == " " }

@@ -178,13 +178,34 @@ public struct Transcript {
         if streamCache.entry != entry || streamCache.width != width || streamCache.count > markdown.completed.count {
             streamCache = (entry, width, 0, [])
         }
-        for line in markdown.completed[streamCache.count...] {
-            streamCache.lines += Self.wrap(line, width: width)
+        // A table's columns depend on all its rows: rows at the end may still be joined by more, so they
+        // are laid out afresh on each redraw and cached only once a line after the table completes.
+        var closed = markdown.completed.count
+        while closed > streamCache.count, markdown.completed[closed - 1].isTable { closed -= 1 }
+        streamCache.lines += Self.wrap(Array(markdown.completed[streamCache.count ..< closed]), width: width)
+        streamCache.count = closed
+        var open = Array(markdown.completed[closed...])
+        if !markdown.pending.isEmpty || markdown.completed.isEmpty, let last = markdown.lines.last { open.append(last) }
+        return streamCache.lines + Self.wrap(open, width: width)
+    }
+
+    /// Markdown lines wrapped to the transcript; consecutive table lines are laid out together.
+    static func wrap(_ lines: [MarkdownStream.Line], width: Int) -> [Line] {
+        var out: [Line] = []
+        var table: [MarkdownStream.Line] = []
+        for line in lines {
+            if line.isTable {
+                table.append(line)
+                continue
+            }
+            if !table.isEmpty {
+                out += TableLayout.lines(table, width: max(1, width - 2)).map { Line(runs: [StyledRun("  ", .body)] + $0) }
+                table = []
+            }
+            out += wrap(line, width: width)
         }
-        streamCache.count = markdown.completed.count
-        var partial = markdown.lines.last.map { Self.wrap($0, width: width) } ?? []
-        if markdown.pending.isEmpty, !markdown.completed.isEmpty { partial = [] }
-        return streamCache.lines + partial
+        if !table.isEmpty { out += TableLayout.lines(table, width: max(1, width - 2)).map { Line(runs: [StyledRun("  ", .body)] + $0) } }
+        return out
     }
 
     /// One markdown line wrapped to the transcript (two columns of indent, code blocks filled).
@@ -195,6 +216,8 @@ public struct Transcript {
             return TextWrapper.wrap(line.runs, width: inner, hard: true).map {
                 Line(runs: [StyledRun("  ", .body)] + $0, fill: .codeBlock)
             }
+        case .tableRow, .tableRule:
+            return TableLayout.lines([line], width: inner).map { Line(runs: [StyledRun("  ", .body)] + $0) }
         case .fence, .text:
             let pieces = TextWrapper.wrap(line.runs, width: inner, indent: line.hangingIndent)
             return pieces.enumerated().map { i, runs in

@@ -49,6 +49,31 @@ final class MarkdownStreamTests: XCTestCase {
         XCTAssertEqual(Array(wrapped), ["  1. the first step of a", "     long list item that", "     wraps"])
     }
 
+    /// Tables: rows and the rule are recognised, cells keep inline markdown, and the layout aligns the
+    /// columns (a rule row drawn as ─┼─), wrapping cells inside their columns when the table is too wide.
+    func testTablesAreAlignedColumns() {
+        let lines = MarkdownStream("| name | value |\n|---|:--:|\n| a | **two** |\n| longer name | 3 |\n").lines
+        XCTAssertEqual(lines.prefix(4).map(\.kind), [.tableRow, .tableRule, .tableRow, .tableRow])
+        XCTAssertEqual(lines[2].cells.map { $0.map { "\($0.style):\($0.text)" } }, [["body:a"], ["bold:two"]])
+        var transcript = Transcript()
+        transcript.append(.assistant, "| name | value |\n|---|:--:|\n| a | **two** |\n| longer name | 3 |")
+        XCTAssertEqual(transcript.lines(width: 40).map(\.text).dropFirst(), [
+            "  name        │ value",
+            "  ────────────┼──────",
+            "  a           │ two",
+            "  longer name │ 3",
+        ])
+        // Too wide for 20 columns: the wide column gives way and wraps inside itself.
+        var narrow = Transcript()
+        narrow.append(.assistant, "| id | description |\n|--|--|\n| 1 | a fairly long description of it |")
+        let rows = narrow.lines(width: 20).map(\.text).dropFirst()
+        for row in rows { XCTAssertLessThanOrEqual(DisplayWidth.of(row), 20, row) }
+        XCTAssertEqual(rows.first, "  id │ description")
+        XCTAssertTrue(rows.contains("  1  │ a fairly long"), "\(Array(rows))")
+        XCTAssertEqual(TableLayout.fit([2, 30, 4], into: 20), [2, 14, 4])
+        XCTAssertEqual(TableLayout.fit([3, 4], into: 20), [3, 4])
+    }
+
     func testBlankLineRunsCollapseOutsideCode() {
         let lines = MarkdownStream("\n\n\na\n\n\n\nb\n```\n\n\n```\n").completed
         XCTAssertEqual(lines.map { $0.runs.map(\.text).joined() }, ["a", "", "b", "```", "", "", "```"])
@@ -111,7 +136,7 @@ final class StyledWrapTests: XCTestCase {
 final class TranscriptLayoutTests: XCTestCase {
     /// The streaming layout (completed lines cached, last line re-wrapped) equals a fresh layout.
     func testStreamingLayoutEqualsFreshLayout() {
-        let reply = "Here is **some** text that wraps.\n```\nlet a = 1\n```\n- item with `code` in it\nlast line"
+        let reply = "Here is **some** text that wraps.\n```\nlet a = 1\n```\n- item with `code` in it\n| k | v |\n|---|---|\n| a | longer value |\nlast line"
         var streamed = Transcript()
         streamed.append(.user, "question")
         let entry = streamed.append(.assistant, "", streaming: true)

@@ -167,7 +167,7 @@ final class ChatScreenTests: XCTestCase {
         try type("/set max_tokens 8")
         _ = try waitFor("the setting confirmed") { $0.contains("Set max_tokens = 8.") }
         try type("/continue")
-        _ = try waitFor("the continued reply to stop at the new limit") { $0.contains("8-token limit") && !$0.contains("●") }
+        _ = try waitFor("the continued reply to stop at the new limit") { $0.contains("at the 8-token limit") && !$0.contains("●") }
         // The setting is saved with the chat: a resumed chat samples as it did.
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }

@@ -74,6 +74,9 @@ final class TmuxSession {
         try tmux(["kill-session", "-t", session])
         try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "-c", TestPaths.packageRoot.path,
                   "env \(environment) TERM=xterm-256color \(binary) chat \(arguments); echo QWENTTY-EXITED $?; sleep 60"])
+        // Killing the last session makes a tmux server exit, and a `new-session` that reaches it while it
+        // is exiting is lost with it: the next start would then wait on an empty screen. Keep the server.
+        try tmux(["set-option", "-s", "exit-empty", "off"])
     }
 
     func type(_ text: String) throws {
