@@ -8,7 +8,7 @@ extension ChatApp {
     func perform(_ command: SlashCommand, draft: String) {
         let changesConversation: Bool
         switch command {
-        case .clear, .regenerate, .continueReply, .edit, .system(.some), .load: changesConversation = true
+        case .clear, .regenerate, .continueReply, .edit, .system(.some), .load, .model(.some): changesConversation = true
         default: changesConversation = false
         }
         if changesConversation, busy {
@@ -54,6 +54,17 @@ extension ChatApp {
                               + (sessionName.map { " · chat name: \($0)" } ?? "") + " (/set KEY VALUE changes one; saved with this chat)")
         case .set(.some(let setting)):
             do {
+                if ["ctx", "ctx_size", "num_ctx"].contains(setting.key.lowercased()) {
+                    guard !busy else {
+                        transcript.append(.notice, "A reply is still running: Esc cancels it first.")
+                        return
+                    }
+                    guard let size = Int(setting.value), size >= 16 else {
+                        transcript.append(.notice, "/set ctx: expected a token count of at least 16, got '\(setting.value)'")
+                        return
+                    }
+                    return reload(path: nil, contextSize: size)
+                }
                 if ["system", "system_prompt"].contains(setting.key.lowercased()) {
                     return perform(.system(.some(setting.value.lowercased() == "default" ? nil : setting.value)), draft: draft)
                 }
@@ -93,8 +104,10 @@ extension ChatApp {
                 let rows = stats.rows().map { "\($0.label) \($0.value)" }.joined(separator: " · ")
                 transcript.append(.notice, "Stats (the pane needs \(Self.paneMinimumColumns) columns): " + rows)
             }
-        case .model:
+        case .model(nil):
             transcript.append(.notice, modelDescription())
+        case .model(.some(let path)):
+            reload(path: (path as NSString).expandingTildeInPath, contextSize: nil)
         case .mouse:
             mouseOn.toggle()
             applyMouse()
@@ -167,6 +180,42 @@ extension ChatApp {
         } catch {
             transcript.append(.notice, "\(error)")
         }
+    }
+
+    /// `/model FILE` and `/set ctx N`: loads the model (the same file when `path` is nil) with the context
+    /// size asked for (the current one when nil) into a new engine, and rebuilds the conversation on it.
+    /// The old engine is stopped only once the new one is ready: a file that fails to load changes nothing.
+    func reload(path: String?, contextSize: Int?) {
+        let file = path ?? options.modelPath
+        let loaded: LoadedModel
+        let next: Engine
+        do {
+            loaded = try LoadedModel(path: file, threads: engine.loaded.pool.threadCount,
+                                     contextSize: contextSize ?? engine.session.cache.contextSize)
+            var sampler = settings.sampler
+            sampler.seed = UInt64.random(in: 0 ... UInt64(UInt32.max))
+            next = try Engine(loaded: loaded, samplerSettings: sampler, systemPrompt: systemPrompt,
+                              maxReplyTokens: settings.maxReplyTokens)
+        } catch {
+            transcript.append(.notice, "\(error); keeping \(options.modelPath).")
+            return
+        }
+        engine.shutdown()
+        engine = next
+        options.modelPath = file
+        badgeRequests = [:]
+        describeModel()
+        stats.contextUsed = 0
+        let context = loaded.contextSize
+        var note = "Model \(loaded.model.config.name) (\(loaded.weightTypeSummary)) from \(file), context \(context) tokens"
+        if let contextSize, contextSize > context { note += " (the model's maximum)" }
+        transcript.append(.notice, note + String(format: ", loaded in %.0f ms.", loaded.loadSeconds * 1000))
+        let history = currentChat().chatMessages
+        if !history.isEmpty {
+            engine.enqueue(.restore(history, systemPrompt: systemPrompt))
+            busy = true
+        }
+        saveSession()
     }
 
     /// Shows a saved conversation and rebuilds the model's context from it (resume, /load).

@@ -27,7 +27,8 @@ public final class ChatApp {
         public init() {}
     }
 
-    let engine: Engine
+    /// Replaced by `/model FILE` and `/set ctx N` (a new engine on the new model or context).
+    var engine: Engine
     var options: Options
     var transcript = Transcript()
     var viewport = TranscriptViewport()
@@ -79,6 +80,16 @@ public final class ChatApp {
         mouseOn = options.mouse
         systemPrompt = engine.session.systemPrompt
         settings = RuntimeSettings(sampler: engine.initialSamplerSettings, maxReplyTokens: engine.initialMaxReplyTokens)
+        describeModel()
+        stats.sampleMemory()
+        if let (chat, path) = options.resume { open(chat, from: path) }
+        if let banner = options.banner { transcript.append(.notice, banner) }
+        for notice in options.notices { transcript.append(.notice, notice) }
+        transcript.append(.notice, "Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
+    }
+
+    /// The stats pane's model figures, from the engine in use.
+    func describeModel() {
         let loaded = engine.loaded
         stats.model = loaded.model.config.name
         stats.architecture = loaded.model.config.architecture.rawValue
@@ -86,11 +97,6 @@ public final class ChatApp {
         stats.contextSize = engine.session.cache.contextSize
         stats.threads = loaded.pool.threadCount
         stats.loadSeconds = loaded.loadSeconds
-        stats.sampleMemory()
-        if let (chat, path) = options.resume { open(chat, from: path) }
-        if let banner = options.banner { transcript.append(.notice, banner) }
-        for notice in options.notices { transcript.append(.notice, notice) }
-        transcript.append(.notice, "Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
     }
 
     /// Runs until the user quits; restores the terminal before returning.
@@ -131,6 +137,7 @@ public final class ChatApp {
                    pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
         var lastSample = 0.0
         while running {
+            fds[1].fd = engine.wakeDescriptor  // a model switch brings a new engine
             _ = poll(&fds, 2, 250)
             if chatTerminationSignal != 0 { break }
             var changed = readKeys()

@@ -25,7 +25,7 @@ public struct RuntimeSettings: Equatable {
         public var description: String {
             switch self {
             case .unknownKey(let key):
-                return "/set: unknown setting '\(key)'; settings: " + RuntimeSettings.keys.map(\.name).joined(separator: ", ")
+                return "/set: unknown setting '\(key)'; settings: " + RuntimeSettings.keys.map(\.name).joined(separator: ", ") + ", ctx, system"
             case .badValue(let key, let value, let expected):
                 return "/set \(key): expected \(expected), got '\(value)'"
             }

@@ -25,7 +25,8 @@ public enum SlashCommand: Equatable {
     /// nil: list the themes.
     case theme(String?)
     case stats
-    case model
+    /// nil: details of the model; a path: switch to that model file.
+    case model(String?)
     case mouse
     case quit
     case unknown(String)
@@ -59,11 +60,11 @@ public enum SlashCommand: Equatable {
         ("/load N|NAME", "open a saved chat"),
         ("/rename NAME", "name this chat (--resume NAME finds it)"),
         ("/delete N|NAME", "delete a saved chat"),
-        ("/set [KEY VALUE]", "show or set temp, top_k, top_p, min_p, repeat_penalty, max_tokens, system"),
+        ("/set [KEY VALUE]", "show or set temp, top_k, top_p, min_p, repeat_penalty, max_tokens, ctx, system"),
         ("/show", "the settings, context size, system prompt and chat name"),
         ("/theme [NAME]", "list themes or switch"),
         ("/stats", "toggle the stats pane (also F2)"),
-        ("/model", "model details"),
+        ("/model [FILE]", "model details, or switch to another model file"),
         ("/mouse", "mouse capture on/off (off: terminal selects)"),
         ("/quit", "leave (also Ctrl-D)"),
     ]
@@ -105,7 +106,7 @@ public enum SlashCommand: Equatable {
             return .invalid("/copy takes a reply number (1 = last) or `code`")
         case "theme": return .theme(hasArgument ? argument : nil)
         case "stats": return noArgument(.stats)
-        case "model": return noArgument(.model)
+        case "model": return .model(hasArgument ? argument : nil)
         case "mouse": return noArgument(.mouse)
         case "quit", "exit", "q": return noArgument(.quit)
         default: return .unknown("/" + name)

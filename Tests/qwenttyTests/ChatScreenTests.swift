@@ -175,6 +175,16 @@ final class ChatScreenTests: XCTestCase {
         _ = try waitFor("the resumed chat") { $0.contains("Context rebuilt") }
         try type("/show")
         _ = try waitFor("the saved setting back") { $0.contains("max_tokens 8 · ctx 4096") }
+        // /set ctx reloads with another context and rebuilds the conversation on it; /model switches file
+        // (a file that does not load changes nothing).
+        try type("/set ctx 512")
+        _ = try waitFor("the new context") { $0.contains("context 512 tokens") && $0.contains("/ 512") }
+        try type("/model /nonexistent.gguf")
+        _ = try waitFor("the refused switch") { $0.contains("keeping ") }
+        try type("/model Tests/Fixtures/tiny-qwen3-q8_0.gguf")
+        _ = try waitFor("the switched model") { $0.contains("Model tiny random qwen3") && $0.contains("arch        qwen3") }
+        try type("after the switch")
+        _ = try waitFor("a reply from the new model") { $0.contains("after the switch") && !$0.contains("› after") && !$0.contains("●") }
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
     }
