@@ -5,7 +5,7 @@ import XCTest
 
 /// The `qwentty` binary, driven as a user would.
 final class CommandLineTests: XCTestCase {
-    struct Output { let status: Int32; let stdout: String; let stderr: String }
+    typealias Output = ProcessOutput
 
     private var binary: URL {
         // XCTest runs from the build products folder, where `swift test` also put the executable.
@@ -13,22 +13,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     private func qwentty(_ arguments: [String], stdin: String? = nil, in directory: URL = TestPaths.packageRoot) throws -> Output {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        try ProcessOutput.run(binary, arguments, stdin: stdin, in: directory)
     }
 
     private func jsonLines(_ text: String) throws -> [[String: Any]] {

@@ -6,19 +6,8 @@ import XCTest
 /// `scripts/install.sh` into a scratch prefix, then the installed binary used from another directory:
 /// it must find its demo model and themes without the checkout.
 final class InstallTests: XCTestCase {
-    private func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    private func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> ProcessOutput {
+        try ProcessOutput.run(URL(fileURLWithPath: executable), arguments, in: directory)
     }
 
     func testInstalledBinaryRunsFromAnyDirectory() throws {
