@@ -4,6 +4,7 @@
 // allocation is a finding. Built and run by scripts/fuzz.sh.
 import Foundation
 import ModelFiles
+import Inference
 import Tokenizer
 import Transformer
 

@@ -25,7 +25,7 @@ build_module() {  # name, dependencies already built into $out/modules
     -c Sources/"$name"/*.swift -o "$out/modules/$name.o"
 }
 
-for module in ModelFiles Kernels Tokenizer Transformer; do build_module "$module"; done
+for module in ModelFiles Kernels Tokenizer Transformer Inference; do build_module "$module"; done
 
 run() {  # harness name, seed files...
   local name=$1; shift

@@ -3,6 +3,10 @@ import Transformer
 
 /// A conversation whose KV cache persists across turns, so each turn prefills only its own tokens.
 ///
+/// The session holds the tokens the model has seen, not the conversation's text: the text is recorded
+/// once, by whoever shows and saves the chat (the chat screen's transcript), and comes back here only
+/// to rebuild (`restore`). So there is no second copy of the messages to keep in step with the first.
+///
 /// The cache always holds exactly the rendered conversation so far. A reply that ended on `<|im_end|>`
 /// leaves that token unfed (it was sampled, not computed); it is fed, with the turn separator, at the
 /// start of the next turn. A reply cut short (cancel, token limit) is closed the same way.
@@ -15,10 +19,10 @@ public final class ChatSession {
     public let generator: TextGenerator
     public let template: ChatTemplate
     public let cache: KVCache
-    /// The exchanges the model sees (alternating user and assistant; older ones may have been trimmed).
-    public private(set) var messages: [ChatMessage] = []
     /// Every token in the cache, in order (what the repetition penalty and a later session copy see).
     public private(set) var tokens: [Int32] = []
+    /// Exchanges (a user message and its reply) in the cache; older ones may have been trimmed.
+    public var exchangeCount: Int { turnStarts.count }
     /// Where each exchange starts in `tokens`: the first holds the system turn, every later one starts
     /// with the closing of the reply before it. Where to cut to take a turn back.
     private var turnStarts: [Int] = []
@@ -96,28 +100,27 @@ public final class ChatSession {
            let rest = try trimOldest(inProgress: prompt, fed: false, onTrim: onTrim) {
             prompt = rest
         }
-        return try respond(turn: prompt, feeding: prompt.count, user: text, replySoFar: "", sampler: &sampler,
-                           maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+        return try respond(turn: prompt, feeding: prompt.count, sampler: &sampler, maxTokens: maxTokens,
+                           onTrim: onTrim, onToken: onToken)
     }
 
     /// Goes on with the last reply where it stopped (the token limit, Esc, a full context), streaming the
-    /// new text through `onToken`; the reply's message grows by it. Throws `nothingToContinue` before the
+    /// new text through `onToken`; the reply grows by it. Throws `nothingToContinue` before the
     /// first reply.
     public func continueReply(sampler: inout Sampler, maxTokens: Int, onTrim: (ContextTrim) -> Void = { _ in },
                               onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
-        guard messages.count >= 2, messages[messages.count - 1].role == .assistant, let start = turnStarts.last,
-              tokens.count > start, cache.count == tokens.count else { throw ChatError.nothingToContinue }
-        let user = messages[messages.count - 2].content, reply = messages[messages.count - 1].content
+        guard let start = turnStarts.last, tokens.count > start, cache.count == tokens.count else {
+            throw ChatError.nothingToContinue
+        }
         let turn = Array(tokens[start...])
         // The exchange leaves the record while it grows; its last token is fed again, for fresh logits (the
         // classifier shares the model and may have run since).
         turnStarts.removeLast()
-        messages.removeLast(2)
         tokens.removeSubrange(start...)
         cache.truncate(to: cache.count - 1)
         do {
-            return try respond(turn: turn, feeding: 1, user: user, replySoFar: reply, sampler: &sampler,
-                               maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+            return try respond(turn: turn, feeding: 1, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim,
+                               onToken: onToken)
         } catch {
             // Put the exchange back as it was, or start over if even that fails.
             do {
@@ -125,7 +128,6 @@ public final class ChatSession {
                 try generator.model.forward(turn, cache: cache)
                 turnStarts.append(tokens.count)
                 tokens += turn
-                messages += [ChatMessage(role: .user, content: user), ChatMessage(role: .assistant, content: reply)]
             } catch {
                 reset()
             }
@@ -135,11 +137,10 @@ public final class ChatSession {
 
     /// Generates the reply of the turn in progress, `turn` (as it follows `tokens`), whose last `feeding`
     /// tokens are not in the cache yet, and records the exchange.
-    private func respond(turn: [Int32], feeding: Int, user: String, replySoFar: String, sampler: inout Sampler,
-                         maxTokens: Int, onTrim: (ContextTrim) -> Void,
+    private func respond(turn: [Int32], feeding: Int, sampler: inout Sampler, maxTokens: Int,
+                         onTrim: (ContextTrim) -> Void,
                          onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
         var turn = turn
-        var reply = replySoFar
         var start = tokens.count
         let result: TextGenerator.Result
         do {
@@ -149,10 +150,7 @@ public final class ChatSession {
                 turn = Array(rest.dropLast(fedReply.count))
                 start = tokens.count
                 return true
-            }) { event in
-                reply += event.text
-                return onToken(event)
-            }
+            }, onToken: onToken)
         } catch {
             cache.truncate(to: start)  // the turn never happened: the cache still matches `tokens`
             throw error
@@ -160,8 +158,6 @@ public final class ChatSession {
         // On a full context the last token may not have been fed: keep the list equal to the cache.
         tokens = Array((tokens + turn + result.tokens).prefix(cache.count))
         turnStarts.append(start)
-        messages.append(ChatMessage(role: .user, content: user))
-        messages.append(ChatMessage(role: .assistant, content: reply))
         return result
     }
 
@@ -197,7 +193,6 @@ public final class ChatSession {
         }
         tokens = Array(kept[..<historyLength])
         turnStarts = k == exchanges ? [] : [0] + starts[(k + 1) ..< exchanges].map { $0 - shift }
-        messages.removeFirst(2 * k)
         onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: monotonicSeconds() - began))
         return Array(kept[historyLength...])
     }
@@ -206,22 +201,19 @@ public final class ChatSession {
     public func reset() {
         cache.truncate(to: 0)
         tokens = []
-        messages = []
         turnStarts = []
         systemLength = 0
     }
 
-    /// Takes back the last exchange (user message and reply) and returns the user message, so it can be
-    /// edited or regenerated. Only the cache is cut: nothing before that turn is recomputed.
+    /// Takes back the last exchange (user message and reply), so it can be edited or regenerated; false
+    /// when there is none. Only the cache is cut: nothing before that turn is recomputed.
     @discardableResult
-    public func dropLastExchange() -> String? {
-        guard let start = turnStarts.popLast(), let userIndex = messages.lastIndex(where: { $0.role == .user }) else { return nil }
-        let text = messages[userIndex].content
-        messages.removeSubrange(userIndex...)
+    public func dropLastExchange() -> Bool {
+        guard let start = turnStarts.popLast() else { return false }
         cache.truncate(to: start)
         tokens.removeSubrange(start...)
         if tokens.isEmpty { systemLength = 0 }
-        return text
+        return true
     }
 
     /// Rebuilds the conversation from saved `history` (alternating user and assistant messages), feeding
@@ -267,9 +259,6 @@ public final class ChatSession {
         try generator.model.forward(all, cache: cache)
         tokens = all
         systemLength = system.count
-        messages = pairs.suffix(bodies.count).flatMap {
-            [ChatMessage(role: .user, content: $0.user), ChatMessage(role: .assistant, content: $0.reply)]
-        }
         return dropped
     }
 }

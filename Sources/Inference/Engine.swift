@@ -39,19 +39,17 @@ public final class Engine: @unchecked Sendable {
         case send(String)
         /// Sentiment of a text (a message or a finished reply).
         case classify(String, Priority)
-        /// Take back the last exchange and answer the same user message again.
-        case regenerate
         /// Go on with the last reply where it stopped (its events carry this job's id).
         case continueReply
         /// Sampling and the reply limit for the replies after this job (the running seed is kept).
         case configure(SamplerSettings, maxReplyTokens: Int)
-        /// Take back the last exchange (the UI puts the message back in the editor).
+        /// Take back the last exchange (/edit; /regen follows it with `.send` of the same message).
         case dropLastExchange
         /// Forget the conversation.
         case reset
-        /// Set the system prompt (nil: the model's own) and rebuild the conversation under it.
-        case setSystemPrompt(String?)
-        /// Rebuild a saved conversation (alternating user/assistant messages) under its system prompt.
+        /// Rebuild the model's context from a conversation (alternating user/assistant messages) under a
+        /// system prompt (nil: the model's own): resume, /load, /system, a new model. The conversation's
+        /// text is recorded by the caller (the chat screen); the engine keeps only its tokens.
         case restore([ChatMessage], systemPrompt: String?)
         /// Prefill the sentiment classifier's fixed prompt (824 tokens, seconds on a small CPU), so the first
         /// badge costs what every later one does. Queued by the engine itself at start, as background work,
@@ -269,11 +267,6 @@ public final class Engine: @unchecked Sendable {
             }
         case .classify(let text, let priority):
             classify(text, queued: queued, interruptible: priority == .background)
-        case .regenerate:
-            guard let message = session.dropLastExchange() else { return post(.error(id, "nothing to regenerate")) }
-            answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
-                try session.send(message, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
-            }
         case .continueReply:
             answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
                 try session.continueReply(sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
@@ -287,9 +280,6 @@ public final class Engine: @unchecked Sendable {
             session.dropLastExchange()
         case .reset:
             session.reset()
-        case .setSystemPrompt(let prompt):
-            session.systemPrompt = prompt
-            rebuild(session.messages, id: id)
         case .restore(let messages, let prompt):
             session.systemPrompt = prompt
             rebuild(messages, id: id)

@@ -32,16 +32,18 @@ extension ChatApp {
             transcript.append(.notice, shown + " (/system TEXT sets it, /system default restores it)")
         case .system(.some(let prompt)):
             systemPrompt = prompt
-            engine.enqueue(.setSystemPrompt(prompt))
+            engine.enqueue(.restore(currentChat().chatMessages, systemPrompt: prompt))
             if transcript.lastIndex(of: .user) != nil { busy = true }  // until the context is rebuilt
             transcript.append(.notice, prompt.map { "System prompt set: \($0)" } ?? "System prompt: back to the model's default.")
         case .regenerate:
-            guard let reply = transcript.lastIndex(of: .assistant), transcript.lastIndex(of: .user) != nil else {
+            guard let user = transcript.lastIndex(of: .user), let reply = transcript.lastIndex(of: .assistant), reply > user else {
                 transcript.append(.notice, "Nothing to regenerate yet.")
                 return
             }
+            // The message comes from the transcript, the conversation's one record; the engine only cuts its cache.
             transcript.removeEntries(at: [reply])
-            startReply(engine.enqueue(.regenerate))
+            engine.enqueue(.dropLastExchange)
+            startReply(engine.enqueue(.send(transcript.entries[user].text)))
         case .continueReply:
             guard let reply = transcript.lastIndex(of: .assistant), transcript.lastIndex(of: .user) != nil else {
                 transcript.append(.notice, "No reply to continue yet.")

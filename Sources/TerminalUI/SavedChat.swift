@@ -75,10 +75,12 @@ public struct SavedChat: Codable, Equatable {
             if message.cut == true { heading += " · (cut)" }
             if message.limit == true { heading += " · (token limit)" }
             out += heading + "\n\n"
+            // The export is a file people `cat`: its text is drawn as the screen draws it.
+            let content = Transcript.clean(message.content)
             if message.role == .user {
-                out += message.content.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")
+                out += content.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")
             } else {
-                out += message.content
+                out += content
             }
             out += "\n"
         }

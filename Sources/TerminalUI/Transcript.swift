@@ -1,7 +1,9 @@
 import Inference
 
-/// The conversation as shown: entries and their layout into screen lines. Pure logic; untrusted text is
-/// sanitised here, once, so nothing from the model or a paste can reach the terminal as a control sequence.
+/// The conversation: what was said (the one record of it, which sessions save and the engine rebuilds
+/// from) and its layout into screen lines. Pure logic. Entries keep the text as written (a pasted tab, a
+/// reply's control character); what the screen draws is sanitised here, once, so nothing from the model or
+/// a paste can reach the terminal as a control sequence.
 public struct Transcript {
     public enum Role: String, Equatable, Codable { case user, assistant, notice }
 
@@ -9,7 +11,10 @@ public struct Transcript {
         /// Stable across removals, so late events (a reply's sentiment) find their message.
         public internal(set) var id = 0
         public var role: Role
-        public var text: String
+        /// As written: the record that is saved, exported, copied and given back to the model.
+        public internal(set) var text: String
+        /// As drawn: `text` sanitised for the terminal.
+        var shown: String
         public var sentiment: SentimentClassifier.Result?
         public var streaming = false
         public var cut = false
@@ -57,8 +62,8 @@ public struct Transcript {
     /// Appends an entry and returns its id (stable: later events find the entry by it).
     @discardableResult
     public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) -> Int {
-        var entry = Entry(role: role, text: Self.clean(text), streaming: streaming)
-        if role == .assistant { entry.markdown = MarkdownStream(entry.text) }
+        var entry = Entry(role: role, text: text, shown: Self.clean(text), streaming: streaming)
+        if role == .assistant { entry.markdown = MarkdownStream(entry.shown) }
         entry.id = nextID
         nextID += 1
         entries.append(entry)
@@ -70,7 +75,8 @@ public struct Transcript {
     public mutating func appendText(_ text: String, toEntry id: Int) {
         guard let index = index(ofID: id) else { return }
         let cleaned = Self.clean(text)
-        entries[index].text += cleaned
+        entries[index].text += text
+        entries[index].shown += cleaned
         entries[index].markdown?.append(cleaned)
         entries[index].version += 1
     }
@@ -156,11 +162,11 @@ public struct Transcript {
         var out: [Line] = []
         switch entry.role {
         case .notice:
-            for l in TextWrapper.wrap(entry.text, width: width) { out.append(Line(runs: [StyledRun(l, .notice)])) }
+            for l in TextWrapper.wrap(entry.shown, width: width) { out.append(Line(runs: [StyledRun(l, .notice)])) }
             return out
         case .user:
             out.append(Line(runs: [StyledRun("you", .userHeader)] + badge(entry)))
-            for l in TextWrapper.wrap(entry.text, width: max(1, width - 2)) {
+            for l in TextWrapper.wrap(entry.shown, width: max(1, width - 2)) {
                 out.append(Line(runs: [StyledRun("  " + l, .body)]))
             }
         case .assistant:
@@ -169,7 +175,7 @@ public struct Transcript {
             if entry.cut { runs.append(StyledRun(" (cut)", .dim)) }
             if entry.hitLimit { runs.append(StyledRun(" (token limit)", .dim)) }
             out.append(Line(runs: runs + badge(entry)))
-            out += markdownLines(entry.markdown ?? MarkdownStream(entry.text), entry: index, width: width)
+            out += markdownLines(entry.markdown ?? MarkdownStream(entry.shown), entry: index, width: width)
         }
         return out
     }

@@ -19,15 +19,15 @@ final class ConversationEditingTests: XCTestCase {
         _ = try chat.send("First", sampler: &sampler, maxTokens: 6) { _ in true }
         let tokensBefore = chat.tokens
         let reply = try chat.send("Second", sampler: &sampler, maxTokens: 6) { _ in true }
-        XCTAssertEqual(chat.dropLastExchange(), "Second")
+        XCTAssertTrue(chat.dropLastExchange())
         XCTAssertEqual(chat.tokens, tokensBefore)
         XCTAssertEqual(chat.cache.count, tokensBefore.count)
-        XCTAssertEqual(chat.messages.count, 2)
+        XCTAssertEqual(chat.exchangeCount, 1)
         let again = try chat.send("Second", sampler: &sampler, maxTokens: 6) { _ in true }
         XCTAssertEqual(again.tokens, reply.tokens)
-        XCTAssertEqual(chat.dropLastExchange(), "Second")
-        XCTAssertEqual(chat.dropLastExchange(), "First")
-        XCTAssertNil(chat.dropLastExchange())
+        XCTAssertTrue(chat.dropLastExchange())
+        XCTAssertTrue(chat.dropLastExchange())
+        XCTAssertFalse(chat.dropLastExchange())
         XCTAssertEqual(chat.cache.count, 0)
     }
 
@@ -45,12 +45,14 @@ final class ConversationEditingTests: XCTestCase {
             + template.turn(history[2]) + template.generationPrompt(thinking: true) + loaded.tokenizer.encode("Goodbye.")
         XCTAssertEqual(chat.tokens, expected)
         XCTAssertEqual(chat.cache.count, expected.count)
-        XCTAssertEqual(chat.messages, history)
-        XCTAssertEqual(chat.dropLastExchange(), "Bye", "restored turns can be taken back too")
+        XCTAssertEqual(chat.exchangeCount, 2)
+        XCTAssertTrue(chat.dropLastExchange(), "restored turns can be taken back too")
+        XCTAssertEqual(chat.tokens, Array(expected.prefix(chat.tokens.count)))
+        XCTAssertEqual(chat.exchangeCount, 1)
     }
 
     func testRestoreLeavesOutTheOldestExchangesThatDoNotFit() throws {
-        let (_, chat) = try session()
+        let (loaded, chat) = try session()
         let long = String(repeating: "word ", count: 40)
         let history = [ChatMessage(role: .user, content: long), ChatMessage(role: .assistant, content: long),
                        ChatMessage(role: .user, content: "short"), ChatMessage(role: .assistant, content: "ok"),
@@ -59,7 +61,8 @@ final class ConversationEditingTests: XCTestCase {
         let budget = chat.cache.count + 2  // room for the short exchange only
         let dropped = try chat.restore(history, budget: budget)
         XCTAssertEqual(dropped, 3, "the long first exchange and the unanswered message")
-        XCTAssertEqual(chat.messages.map(\.content), ["short", "ok"])
+        XCTAssertEqual(chat.userMessages(loaded.tokenizer), ["short"])
+        XCTAssertEqual(chat.exchangeCount, 1)
         XCTAssertLessThanOrEqual(chat.cache.count, budget)
     }
 }
@@ -125,15 +128,16 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(first.promptTokens, summary.stats.promptTokens, "the prefill is known at the first token")
         XCTAssertLessThanOrEqual(first.contextUsed, summary.contextUsed)
 
-        let again = engine.enqueue(.regenerate)
-        _ = events(from: engine) { $0.contains { self.kind($0) == ("done", again) } }
-        let system = engine.enqueue(.setSystemPrompt("Be brief."))
-        XCTAssertEqual(events(from: engine) { $0.contains { self.kind($0) == ("restored", system) } }.map(kind).map(\.0), ["restored"])
         engine.enqueue(.dropLastExchange)
-        let restore = engine.enqueue(.restore([ChatMessage(role: .user, content: "a"), ChatMessage(role: .assistant, content: "b")], systemPrompt: "Be brief."))
-        _ = events(from: engine) { $0.contains { self.kind($0) == ("restored", restore) } }
+        let again = engine.enqueue(.send("Hello"))
+        _ = events(from: engine) { $0.contains { self.kind($0) == ("done", again) } }
+        let history = [ChatMessage(role: .user, content: "a"), ChatMessage(role: .assistant, content: "b")]
+        let restore = engine.enqueue(.restore(history, systemPrompt: "Be brief."))
+        XCTAssertEqual(events(from: engine) { $0.contains { self.kind($0) == ("restored", restore) } }.map(kind).map(\.0), ["restored"])
         engine.shutdown()
-        XCTAssertEqual(engine.session.messages.map(\.content), ["a", "b"])
+        let template = try XCTUnwrap(engine.loaded.template)
+        XCTAssertEqual(engine.session.tokens, template.turn(ChatMessage(role: .system, content: "Be brief."))
+            + template.turn(history[0]) + template.generationPrompt(thinking: false) + engine.loaded.tokenizer.encode("b"))
         XCTAssertEqual(engine.session.systemPrompt, "Be brief.")
     }
 

@@ -133,6 +133,12 @@ final class TranscriptTests: XCTestCase {
         XCTAssertFalse(text.contains("\u{1B}"))
         XCTAssertFalse(text.contains("\t"))
         XCTAssertTrue(text.contains("␛[31m"))
+        // The record keeps what was written (a pasted tab stays a tab when the message is saved or sent
+        // again); only what is drawn, and the markdown export, are sanitised.
+        XCTAssertEqual(t.entries[0].text, "red \u{1B}[31mtext\u{1B}[0m\tand a tab")
+        let export = SavedChat(model: "m", systemPrompt: nil, created: Date(), transcript: t)
+        XCTAssertEqual(export.messages.first?.content, t.entries[0].text)
+        XCTAssertFalse(export.markdown().contains("\u{1B}"))
     }
 
     /// A notice added while a reply streams (a draft sent too early, `/theme`) goes below it, and the rest

@@ -2,7 +2,8 @@ import Foundation
 import ModelFiles
 import TestSupport
 import XCTest
-@testable import Tokenizer
+@testable import Inference
+import Tokenizer
 
 /// ChatML rendering against `transformers`' apply_chat_template (chat-template-golden.json).
 final class ChatTemplateTests: XCTestCase {

@@ -1,4 +1,5 @@
 import ModelFiles
+import Tokenizer
 
 /// One message of a conversation.
 public struct ChatMessage: Sendable, Equatable {
