@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Tokenizer
 
 /// How the next token is chosen. Defaults are Qwen2.5-Instruct's `generation_config.json`.
 public struct SamplerSettings: Sendable, Equatable {
@@ -130,38 +131,26 @@ public struct Sampler {
         return candidates[keep - 1].id
     }
 
+    /// A logit and its token, ordered by logit (ties: the lower index counts as larger, so the order is
+    /// the same as a stable sort by decreasing logit).
+    struct Candidate: Comparable {
+        let value: Float
+        let index: Int
+        static func < (a: Candidate, b: Candidate) -> Bool { a.value < b.value || (a.value == b.value && a.index > b.index) }
+    }
+
     /// Indices of the `k` largest values, largest first, by a bounded min-heap: O(n log k).
     static func topIndices(_ logits: UnsafePointer<Float>, n: Int, k: Int) -> [Int] {
         guard k > 0 else { return [] }
-        @inline(__always) func value(_ i: Int) -> Float { logits[i] }
-        var heap: [Int] = []  // min-heap on value
-        heap.reserveCapacity(k)
-        func siftDown(_ start: Int) {
-            var parent = start
-            while true {
-                let l = 2 * parent + 1, r = l + 1
-                var smallest = parent
-                if l < heap.count, value(heap[l]) < value(heap[smallest]) { smallest = l }
-                if r < heap.count, value(heap[r]) < value(heap[smallest]) { smallest = r }
-                if smallest == parent { return }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
+        var heap = MinHeap<Candidate>(capacity: k)
         for i in 0 ..< n {
             if heap.count < k {
-                heap.append(i)
-                var child = heap.count - 1
-                while child > 0, value(heap[child]) < value(heap[(child - 1) / 2]) {
-                    heap.swapAt(child, (child - 1) / 2)
-                    child = (child - 1) / 2
-                }
-            } else if value(i) > value(heap[0]) {
-                heap[0] = i
-                siftDown(0)
+                heap.push(Candidate(value: logits[i], index: i))
+            } else if let smallest = heap.min, logits[i] > smallest.value {
+                heap.replaceMin(with: Candidate(value: logits[i], index: i))
             }
         }
-        return heap.sorted { value($0) > value($1) }
+        return heap.unordered.sorted { $1 < $0 }.map(\.index)
     }
 }
 

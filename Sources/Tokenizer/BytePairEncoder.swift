@@ -31,7 +31,7 @@ struct BytePairEncoder {
         var prev = Array(-1 ..< n - 1)  // -1 means "none"
         var alive = [Bool](repeating: true, count: n)
         // Heap entries pack (rank, position) so that integer order is (rank, position) order.
-        var heap = MinHeap()
+        var heap = MinHeap<UInt64>()
         for i in 0 ..< n - 1 {
             if let m = merge(ids[i], ids[i + 1]) { heap.push(UInt64(m.rank) << 32 | UInt64(i)) }
         }
@@ -57,41 +57,5 @@ struct BytePairEncoder {
             out.append(ids[i])
             i = next[i]
         }
-    }
-}
-
-/// A plain binary min-heap of packed UInt64 keys.
-struct MinHeap {
-    private var items: [UInt64] = []
-
-    mutating func push(_ value: UInt64) {
-        items.append(value)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child] < items[parent] else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < items.count, items[left] < items[smallest] { smallest = left }
-                if right < items.count, items[right] < items[smallest] { smallest = right }
-                if smallest == parent { break }
-                items.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return first
     }
 }

@@ -83,5 +83,8 @@ final class SamplerTests: XCTestCase {
         var logits = [Float](repeating: 0, count: 151_936)
         logits[100] = 3; logits[151_935] = 5; logits[7] = 4
         XCTAssertEqual(Sampler.topIndices(logits, n: logits.count, k: 3), [151_935, 7, 100])
+        // Ties: the lower token id first, as a stable sort by decreasing logit gives.
+        logits[50] = 4; logits[3] = 4
+        XCTAssertEqual(Sampler.topIndices(logits, n: logits.count, k: 4), [151_935, 3, 7, 50])
     }
 }
