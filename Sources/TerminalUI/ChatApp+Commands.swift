@@ -12,7 +12,7 @@ extension ChatApp {
         default: changesConversation = false
         }
         if changesConversation, busy {
-            transcript.append(.notice, "A reply is still running: Esc cancels it first.")
+            transcript.append(.notice, busyNotice)
             return
         }
         switch command {
@@ -58,14 +58,14 @@ extension ChatApp {
             do {
                 if ["ctx", "ctx_size", "num_ctx"].contains(setting.key.lowercased()) {
                     guard !busy else {
-                        transcript.append(.notice, "A reply is still running: Esc cancels it first.")
+                        transcript.append(.notice, busyNotice)
                         return
                     }
-                    guard let size = Int(setting.value), size >= 16 else {
-                        transcript.append(.notice, "/set ctx: expected a token count of at least 16, got '\(setting.value)'")
+                    guard let size = Int(setting.value), size >= RuntimeSettings.minimumContext else {
+                        transcript.append(.notice, "/set ctx: expected a token count of at least \(RuntimeSettings.minimumContext), got '\(setting.value)'")
                         return
                     }
-                    return reload(path: nil, contextSize: size)
+                    return reload(path: nil, contextSize: size, chatContext: true)
                 }
                 if ["system", "system_prompt"].contains(setting.key.lowercased()) {
                     return perform(.system(.some(setting.value.lowercased() == "default" ? nil : setting.value)), draft: draft)
@@ -184,38 +184,73 @@ extension ChatApp {
         }
     }
 
-    /// `/model FILE` and `/set ctx N`: loads the model (the same file when `path` is nil) with the context
-    /// size asked for (the current one when nil) into a new engine, and rebuilds the conversation on it.
-    /// The old engine is stopped only once the new one is ready: a file that fails to load changes nothing.
-    func reload(path: String?, contextSize: Int?) {
-        let file = path ?? options.modelPath
-        let loaded: LoadedModel
-        let next: Engine
+    /// `/model FILE`, `/set ctx N` and a chat saved at another context: loads the model (the same file when
+    /// `path` is nil) with the context size asked for (the current one when nil) into a new engine, on a
+    /// thread of its own (`ModelLoad`); `finishLoad` switches to it and rebuilds the conversation there.
+    /// Until then the old engine stays: a file that fails to load, or a load given up with Esc, changes
+    /// nothing. The conversation waits meanwhile (`busy`), so that what is rebuilt is what is on screen.
+    func reload(path: String?, contextSize: Int?, chatContext: Bool = false) {
+        guard pendingLoad == nil else {
+            transcript.append(.notice, "A model is already loading: Esc gives it up.")
+            return
+        }
+        var sampler = settings.sampler
+        sampler.seed = UInt64.random(in: 0 ... UInt64(UInt32.max))
+        let request = ModelLoad.Request(path: path ?? options.modelPath,
+                                        contextSize: contextSize ?? engine.session.cache.contextSize,
+                                        threads: engine.loaded.pool.threadCount, sampler: sampler,
+                                        systemPrompt: systemPrompt, maxReplyTokens: settings.maxReplyTokens,
+                                        chatContext: chatContext)
         do {
-            loaded = try LoadedModel(path: file, threads: engine.loaded.pool.threadCount,
-                                     contextSize: contextSize ?? engine.session.cache.contextSize)
-            var sampler = settings.sampler
-            sampler.seed = UInt64.random(in: 0 ... UInt64(UInt32.max))
-            next = try Engine(loaded: loaded, samplerSettings: sampler, systemPrompt: systemPrompt,
-                              maxReplyTokens: settings.maxReplyTokens)
+            pendingLoad = try ModelLoad(request)
         } catch {
             transcript.append(.notice, "\(error); keeping \(options.modelPath).")
             return
         }
+        busy = true
+        transcript.append(.notice, "Loading \(request.path) with a \(request.contextSize)-token context… (Esc gives it up)")
+    }
+
+    /// A load failed or was given up: the engine in use stays (and rebuilds a chat opened meanwhile).
+    func keepEngine(after load: ModelLoad, because reason: String) {
+        pendingLoad = nil
+        transcript.append(.notice, "\(reason); keeping \(options.modelPath) with a \(engine.session.cache.contextSize)-token context.")
+        if pendingLoadOpensChat {
+            pendingLoadOpensChat = false
+            engine.enqueue(.restore(currentChat().chatMessages, systemPrompt: systemPrompt))  // `busy` until `.restored`
+        } else {
+            busy = false
+        }
+    }
+
+    /// The load has finished: switch to its engine (the old one is shut down) and rebuild the conversation
+    /// on it, or say why not and keep the old one.
+    func finishLoad(_ load: ModelLoad, _ outcome: Result<Engine, Error>) {
+        let next: Engine
+        switch outcome {
+        case .failure(let error):
+            return keepEngine(after: load, because: "\(error)")
+        case .success(let engine):
+            next = engine
+        }
+        pendingLoad = nil
+        pendingLoadOpensChat = false
         engine.shutdown()
         engine = next
-        options.modelPath = file
+        options.modelPath = load.request.path
+        if load.request.chatContext { settings.contextSize = load.request.contextSize }
         badgeRequests = [:]
         describeModel()
         stats.contextUsed = 0
-        let context = loaded.contextSize
-        var note = "Model \(loaded.model.config.name) (\(loaded.weightTypeSummary)) from \(file), context \(context) tokens"
-        if let contextSize, contextSize > context { note += " (the model's maximum)" }
+        let loaded = next.loaded
+        var note = "Model \(loaded.model.config.name) (\(loaded.weightTypeSummary)) from \(load.request.path), context \(loaded.contextSize) tokens"
+        if load.request.contextSize > loaded.contextSize { note += " (the model's maximum)" }
         transcript.append(.notice, note + String(format: ", loaded in %.0f ms.", loaded.loadSeconds * 1000))
         let history = currentChat().chatMessages
-        if !history.isEmpty {
-            engine.enqueue(.restore(history, systemPrompt: systemPrompt))
-            busy = true
+        if history.isEmpty {
+            busy = false
+        } else {
+            engine.enqueue(.restore(history, systemPrompt: systemPrompt))  // `busy` until `.restored`
         }
         saveSession()
     }
@@ -242,6 +277,13 @@ extension ChatApp {
         }
         viewport.followBottom()
         transcript.append(.notice, "Opened \(chat.messages.count) messages from \(path); rebuilding the context…")
+        // A chat saved after `/set ctx` comes back at its context: the model is loaded again for it (the
+        // load rebuilds the conversation); a context the model cannot give is already what it runs at.
+        if let ctx = settings.contextSize, min(ctx, engine.loaded.model.config.trainedContext) != engine.session.cache.contextSize {
+            reload(path: nil, contextSize: ctx, chatContext: true)
+            pendingLoadOpensChat = pendingLoad != nil
+            if pendingLoad != nil { return }
+        }
         engine.enqueue(.restore(chat.chatMessages, systemPrompt: chat.systemPrompt))
         busy = true
     }

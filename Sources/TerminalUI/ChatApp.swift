@@ -62,6 +62,15 @@ public final class ChatApp {
     var settings: RuntimeSettings
     /// The transcript note of a context trim whose prefill is running (its time is added when done).
     var trimNote: Int?
+    /// A model loading beside the engine in use (`/model`, `/set ctx`); the conversation waits for it.
+    var pendingLoad: ModelLoad?
+    /// The load is for a chat just opened: if it fails or is given up, the engine in use rebuilds the chat.
+    var pendingLoadOpensChat = false
+
+    /// Why a message or a command that changes the conversation has to wait.
+    var busyNotice: String {
+        pendingLoad != nil ? "The model is still loading: Esc gives it up." : "A reply is still running: Esc cancels it first."
+    }
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside a 66-column transcript; narrower, it folds into the status
@@ -134,15 +143,21 @@ public final class ChatApp {
         for sig in [SIGTERM, SIGHUP, SIGINT] { signal(sig) { chatTerminationSignal = $0 } }
         draw()
         var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: -1, events: Int16(POLLIN), revents: 0)]
         var lastSample = 0.0
         while running {
             fds[1].fd = engine.wakeDescriptor  // a model switch brings a new engine
-            _ = poll(&fds, 2, 250)
+            fds[2].fd = pendingLoad?.wakeDescriptor ?? -1  // poll skips a negative descriptor
+            _ = poll(&fds, 3, 250)
             if chatTerminationSignal != 0 { break }
             var changed = readKeys()
             for event in engine.drainEvents() {
                 handle(event)
+                changed = true
+            }
+            if let load = pendingLoad, let outcome = load.take() {
+                finishLoad(load, outcome)
                 changed = true
             }
             if monotonicSeconds() - lastSample > 1 {
@@ -152,6 +167,7 @@ public final class ChatApp {
             }
             if changed { draw() }
         }
+        pendingLoad?.abandon()
         engine.shutdown()
         saveSession()
     }
@@ -316,6 +332,10 @@ public final class ChatApp {
         case 8, 127: editor.backspace()
         case 27:                                       // Esc
             if let reply { engine.cancel(reply.request) }
+            if let load = pendingLoad {
+                load.abandon()
+                keepEngine(after: load, because: "Gave up loading \(load.request.path)")
+            }
         case 3:                                        // Ctrl-C
             if let reply {
                 engine.cancel(reply.request)
@@ -340,7 +360,7 @@ public final class ChatApp {
         if let command = SlashCommand.parse(text) { return perform(command, draft: draft) }
         let message = text.hasPrefix("//") ? String(text.dropFirst()) : text
         guard !busy else {
-            transcript.append(.notice, "A reply is still running: Esc cancels it.")
+            transcript.append(.notice, busyNotice)
             editor.insert(draft)
             return
         }

@@ -6,6 +6,9 @@ import Inference
 public struct RuntimeSettings: Equatable {
     public var sampler: SamplerSettings
     public var maxReplyTokens: Int
+    /// The context this chat asked for with `/set ctx` (nil: the run's `-c` or config). It is a setting of
+    /// the model load, so the chat screen applies it (by loading the model again), not the engine.
+    public var contextSize: Int?
 
     public init(sampler: SamplerSettings, maxReplyTokens: Int) {
         self.sampler = sampler
@@ -78,20 +81,30 @@ public struct RuntimeSettings: Equatable {
     /// What a saved chat keeps of them (keys as `/set` names them), so a resumed chat samples as it did.
     public struct Saved: Codable, Equatable {
         public var temp: Float, top_k: Int, top_p: Float, min_p: Float, repeat_penalty: Float, max_tokens: Int
+        /// Absent in chats that never used `/set ctx` (and in files from before it was saved).
+        public var ctx: Int?
     }
+
+    /// The smallest context `/set ctx` takes (and a saved chat may ask for).
+    public static let minimumContext = 16
 
     public var saved: Saved {
         Saved(temp: sampler.temperature, top_k: sampler.topK, top_p: sampler.topP, min_p: sampler.minP,
-              repeat_penalty: sampler.repetitionPenalty, max_tokens: maxReplyTokens)
+              repeat_penalty: sampler.repetitionPenalty, max_tokens: maxReplyTokens, ctx: contextSize)
     }
 
     /// Takes the saved values back through `set`, so a hand-edited file gets the same checks as `/set`;
-    /// returns the problems (a bad value keeps the current one).
+    /// returns the problems (a bad value keeps the current one). The context is only checked here: the
+    /// caller loads the model again for it.
     public mutating func restore(_ saved: Saved) -> [String] {
         var problems: [String] = []
         for (key, value) in [("temp", "\(saved.temp)"), ("top_k", "\(saved.top_k)"), ("top_p", "\(saved.top_p)"),
                              ("min_p", "\(saved.min_p)"), ("repeat_penalty", "\(saved.repeat_penalty)"), ("max_tokens", "\(saved.max_tokens)")] {
             do { _ = try set(key, value) } catch { problems.append("\(error)") }
+        }
+        contextSize = nil
+        if let ctx = saved.ctx {
+            if ctx >= Self.minimumContext { contextSize = ctx } else { problems.append("/set ctx: expected a token count of at least \(Self.minimumContext), got '\(ctx)'") }
         }
         return problems
     }

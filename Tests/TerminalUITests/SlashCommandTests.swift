@@ -1,3 +1,4 @@
+import Foundation
 import Inference
 import XCTest
 @testable import TerminalUI
@@ -71,6 +72,17 @@ final class SlashCommandTests: XCTestCase {
         XCTAssertTrue(problems.first?.contains("top_p") == true, "\(problems)")
         XCTAssertEqual(other.sampler.topP, SamplerSettings().topP)
         XCTAssertEqual(other.maxReplyTokens, 64)
+        XCTAssertNil(other.contextSize, "no /set ctx: the run's context")
+        // The chat's own context (`/set ctx`) is saved too and checked on the way back.
+        settings.contextSize = 1024
+        XCTAssertEqual(fresh.restore(settings.saved), [])
+        XCTAssertEqual(fresh.contextSize, 1024)
+        damaged = settings.saved
+        damaged.ctx = 3
+        XCTAssertEqual(fresh.restore(damaged).count, 1)
+        XCTAssertNil(fresh.contextSize)
+        let old = try XCTUnwrap("{\"temp\":0.2,\"top_k\":5,\"top_p\":0.9,\"min_p\":0,\"repeat_penalty\":1.1,\"max_tokens\":64}".data(using: .utf8))
+        XCTAssertNil(try JSONDecoder().decode(RuntimeSettings.Saved.self, from: old).ctx, "files from before ctx was saved still load")
         XCTAssertEqual(SlashCommand.parse("/show"), .show)
     }
 

@@ -187,6 +187,13 @@ final class ChatScreenTests: XCTestCase {
         _ = try waitFor("a reply from the new model") { $0.contains("after the switch") && !$0.contains("› after") && !$0.contains("●") }
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
+        // The chat's context is saved with it: resumed on a run at 4096, the model is loaded again at 512
+        // (on its own thread) and the conversation rebuilt there.
+        try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
+        let resumed = try waitFor("the chat at its own context") { $0.contains("context 512 tokens") && $0.contains("Context rebuilt") }
+        XCTAssertTrue(resumed.contains("with a 512-token context"), resumed)
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
     }
 
     /// Hostile input: pasted text holding the paste-end marker and a CR does not send the message, and a

@@ -1,0 +1,81 @@
+import Foundation
+import Inference
+
+/// A model loading on its own thread (`/model FILE`, `/set ctx N`, a chat saved at another context), so
+/// the screen keeps drawing and answering keys meanwhile: reading the tokenizer, the memory check and
+/// mapping the file take ~0.4 s on the real 0.5B file, and much longer from a slow disk.
+///
+/// The result is handed over under a lock, and one byte on a pipe wakes the UI's `poll()`, as the
+/// engine's events do. A load the user gave up on (Esc) is shut down by the loading thread itself when
+/// it finishes, so its engine thread and mapping never outlive it.
+final class ModelLoad: @unchecked Sendable {
+    struct Request {
+        let path: String
+        let contextSize: Int
+        let threads: Int
+        let sampler: SamplerSettings
+        let systemPrompt: String?
+        let maxReplyTokens: Int
+        /// The context was asked for by the chat (`/set ctx`, a chat saved with one), not by the run: the
+        /// chat keeps it and is saved with it.
+        let chatContext: Bool
+    }
+
+    let request: Request
+    /// Readable once the load has finished (either way).
+    let wakeDescriptor: Int32
+    private let wakeWriter: Int32
+    private let lock = NSLock()
+    private var outcome: Result<Engine, Error>?
+    private var abandoned = false
+
+    init(_ request: Request) throws {
+        self.request = request
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw LoadError.pipe }
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        wakeDescriptor = fds[0]
+        wakeWriter = fds[1]
+        let thread = Thread { [self] in run() }
+        thread.name = "qwentty-load"
+        thread.start()
+    }
+
+    enum LoadError: Error { case pipe }
+
+    deinit {
+        close(wakeDescriptor)
+        close(wakeWriter)
+    }
+
+    private func run() {
+        let result = Result<Engine, Error> {
+            let loaded = try LoadedModel(path: request.path, threads: request.threads, contextSize: request.contextSize)
+            return try Engine(loaded: loaded, samplerSettings: request.sampler, systemPrompt: request.systemPrompt,
+                              maxReplyTokens: request.maxReplyTokens)
+        }
+        lock.lock()
+        let unwanted = abandoned
+        outcome = result
+        lock.unlock()
+        if unwanted, case .success(let engine) = result { engine.shutdown() }
+        var byte: UInt8 = 1
+        _ = write(wakeWriter, &byte, 1)
+    }
+
+    /// The loaded engine or the error, once the load has finished (nil until then).
+    func take() -> Result<Engine, Error>? {
+        lock.lock()
+        defer { lock.unlock() }
+        return abandoned ? nil : outcome
+    }
+
+    /// Gives the load up: whatever it produces is shut down and dropped.
+    func abandon() {
+        lock.lock()
+        abandoned = true
+        let finished = outcome
+        lock.unlock()
+        if case .success(let engine)? = finished { engine.shutdown() }
+    }
+}
