@@ -47,15 +47,4 @@ public final class KVCache {
     public func truncate(to newCount: Int) {
         count = min(count, max(0, newCount))
     }
-
-    /// Copies the first `count` positions of `other` (same shape) into this cache: a cached prompt
-    /// prefix is reused without recomputing it.
-    public func copyPrefix(from other: KVCache) {
-        precondition(other.layerCount == layerCount && other.width == width && other.count <= contextSize)
-        for layer in 0 ..< layerCount {
-            keys(layer: layer, position: 0).update(from: other.keys(layer: layer, position: 0), count: other.count * width)
-            values(layer: layer, position: 0).update(from: other.values(layer: layer, position: 0), count: other.count * width)
-        }
-        count = other.count
-    }
 }
