@@ -156,19 +156,15 @@ struct Int16RowPanel {
             let block = src + b * type.blockBytes
             // Whole-block SIMD values (not pointer loops): LLVM cannot prove `values` and the block
             // disjoint, and the pointer form fell back to byte inserts.
+            // Whole-vector conversions only: a per-lane loop here ran scalar through the stack (the
+            // fifth-bit merge alone was 50% of a 16-token prefill).
             let bytes = block.loadUnaligned(fromByteOffset: qsOffset, as: SIMD16<UInt8>.self)
-            var low = SIMD16<Int16>(), high = SIMD16<Int16>()
-            for j in 0 ..< 16 {
-                low[j] = Int16(bytes[j] & 0x0F)
-                high[j] = Int16(bytes[j] >> 4)
-            }
+            var low = SIMD16<Int16>(truncatingIfNeeded: bytes & 0x0F)
+            var high = SIMD16<Int16>(truncatingIfNeeded: bytes &>> 4)
             if fifthBit {
                 let qh = SIMD16<UInt32>(repeating: block.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self).littleEndian)
-                let lowBits = (qh &>> Self.bitIndices) & 1, highBits = (qh &>> (Self.bitIndices &+ 16)) & 1
-                for j in 0 ..< 16 {
-                    low[j] |= Int16(truncatingIfNeeded: lowBits[j]) << 4
-                    high[j] |= Int16(truncatingIfNeeded: highBits[j]) << 4
-                }
+                low |= SIMD16<Int16>(truncatingIfNeeded: ((qh &>> Self.bitIndices) & 1) &<< 4)
+                high |= SIMD16<Int16>(truncatingIfNeeded: ((qh &>> (Self.bitIndices &+ 16)) & 1) &<< 4)
             }
             let v = UnsafeMutableRawPointer(values + b * 32)
             v.storeBytes(of: low &- offset, as: SIMD16<Int16>.self)
