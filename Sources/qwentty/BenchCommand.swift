@@ -15,10 +15,11 @@ struct BenchCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOption: ModelOption
-    @Option(name: [.customShort("p"), .long], help: "Prompt tokens for the prefill test (0 skips it).")
-    var promptTokens = 512
-    @Option(name: [.customShort("n"), .long], help: "Tokens for the decode test (0 skips it).")
-    var genTokens = 128
+    @Option(name: [.customShort("p"), .long], help: "Prompt tokens for the prefill test, or a list (16,64,512: one test each; 0 skips it).",
+            transform: BenchCommand.tokenList)
+    var promptTokens: [Int] = [512]
+    @Option(name: [.customShort("n"), .long], help: "Tokens for the decode test, or a list (0 skips it).", transform: BenchCommand.tokenList)
+    var genTokens: [Int] = [128]
     @Option(name: [.customShort("d"), .long], help: "Tokens already in the context before each test (a long chat's history; 0: empty).")
     var depth = 0
     @OptionGroup var threadsOption: ThreadsOption
@@ -41,18 +42,33 @@ struct BenchCommand: ParsableCommand {
     /// The longest context any model file may declare (ModelConfig's bound): no test can need more.
     static let maxTokens = 1 << 20
 
+    /// "512" or "16,64,512" (as llama-bench takes them).
+    static func tokenList(_ text: String) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 >= 0 }) else {
+            throw ValidationError("expected a token count or a comma-separated list of them (16,64,512), got '\(text)'")
+        }
+        return values
+    }
+
+    /// The tests to run, in order: each prefill size, then each decode length (0s skipped).
+    private var prefillSizes: [Int] { promptTokens.filter { $0 > 0 } }
+    private var decodeLengths: [Int] { genTokens.filter { $0 > 0 } }
+
     func validate() throws {
-        for (flag, value) in [("-p", promptTokens), ("-n", genTokens), ("-d", depth)] where value > Self.maxTokens {
+        for (flag, value) in [("-p", promptTokens.max() ?? 0), ("-n", genTokens.max() ?? 0), ("-d", depth)] where value > Self.maxTokens {
             throw ValidationError("\(flag) \(value) is more than \(Self.maxTokens) tokens, longer than any model's context")
         }
-        guard promptTokens >= 0, genTokens >= 0, promptTokens + genTokens > 0 else { throw ValidationError("-p and -n must not both be 0") }
+        guard !(prefillSizes.isEmpty && decodeLengths.isEmpty) else { throw ValidationError("-p and -n must not both be 0") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
         guard depth >= 0 else { throw ValidationError("-d must not be negative") }
     }
 
     func run() throws {
         if sentiment { return try runSentiment() }
-        let context = depth + max(promptTokens, genTokens) + 16
+        let longest = max(prefillSizes.max() ?? 0, decodeLengths.max() ?? 0)
+        let context = depth + longest + 16
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context)
         guard context - 16 <= loaded.contextSize else {
             throw UserFacingError("the tests need \(context - 16) positions (-d + the larger of -p and -n) but this model's context holds \(loaded.contextSize)")
@@ -62,11 +78,15 @@ struct BenchCommand: ParsableCommand {
         // Token values do not change the work done; a fixed pseudo-random sequence avoids any caching luck.
         let vocab = Int32(model.config.vocabularySize)
         var state: UInt32 = 12345
-        let prompt: [Int32] = (0 ..< max(promptTokens, depth, 1)).map { _ in
+        let prompt: [Int32] = (0 ..< max(longest, depth, 1)).map { _ in
             state = state &* 1_664_525 &+ 1_013_904_223
             return Int32(state >> 8) % vocab
         }
 
+        // Progress on stderr (a run takes minutes; stdout stays the table or the JSON): one line rewritten
+        // in place on a terminal, a line per finished test otherwise.
+        let progress = BenchProgress(tests: prefillSizes.count + decodeLengths.count, repetitions: repetitions)
+        progress.say("warming up (every weight page is read once)")
         // Warm-up: touch every weight page and spin up the pool.
         cache.truncate(to: 0)
         try model.forward(Array(prompt.prefix(8)), cache: cache)
@@ -75,34 +95,42 @@ struct BenchCommand: ParsableCommand {
         // The history every test starts from: prefilled once; cutting the cache back to it before each
         // repetition keeps its keys and values (positions below `depth` are never overwritten).
         cache.truncate(to: 0)
-        if depth > 0 { try model.forward(Array(prompt.prefix(depth)), cache: cache) }
+        if depth > 0 {
+            progress.say("prefilling the \(depth)-token history")
+            try model.forward(Array(prompt.prefix(depth)), cache: cache)
+        }
         func resetToHistory() { cache.truncate(to: depth) }
         let suffix = depth > 0 ? " @ d\(depth)" : ""
 
         var results: [Result] = []
-        if promptTokens > 0 {
+        for size in prefillSizes {
             var samples: [Double] = []
-            for _ in 0 ..< repetitions {
+            for rep in 0 ..< repetitions {
+                progress.test("pp\(size)" + suffix, repetition: rep)
                 resetToHistory()
                 let start = monotonicSeconds()
-                try model.forward(Array(prompt.prefix(promptTokens)), cache: cache)
-                samples.append(Double(promptTokens) / (monotonicSeconds() - start))
+                try model.forward(Array(prompt.prefix(size)), cache: cache)
+                samples.append(Double(size) / (monotonicSeconds() - start))
             }
-            results.append(summary("pp\(promptTokens)" + suffix, promptTokens, samples))
+            results.append(summary("pp\(size)" + suffix, size, samples))
+            progress.finished(results[results.count - 1])
         }
         var regionsPerToken = 0
-        if genTokens > 0 {
+        for length in decodeLengths {
             var samples: [Double] = []
-            for _ in 0 ..< repetitions {
+            for rep in 0 ..< repetitions {
+                progress.test("tg\(length)" + suffix, repetition: rep)
                 resetToHistory()
                 let regionsBefore = loaded.pool.regionCount
                 let start = monotonicSeconds()
-                for i in 0 ..< genTokens { try model.forward([prompt[i % prompt.count]], cache: cache) }
-                samples.append(Double(genTokens) / (monotonicSeconds() - start))
-                regionsPerToken = (loaded.pool.regionCount - regionsBefore) / genTokens
+                for i in 0 ..< length { try model.forward([prompt[i % prompt.count]], cache: cache) }
+                samples.append(Double(length) / (monotonicSeconds() - start))
+                regionsPerToken = (loaded.pool.regionCount - regionsBefore) / length
             }
-            results.append(summary("tg\(genTokens)" + suffix, genTokens, samples))
+            results.append(summary("tg\(length)" + suffix, length, samples))
+            progress.finished(results[results.count - 1])
         }
+        progress.done()
         let regionMicroseconds = Self.poolRegionCost(loaded.pool)  // after the tests: it runs regions of its own
         let peak = ProcessMemory.peakResidentBytes
         let c = model.config

@@ -331,11 +331,18 @@ extension CommandLineTests {
     /// `bench --json` reports every test with its samples; `-d` names the history the tests ran after.
     func testBenchReportsEachTest() throws {
         let model = TestPaths.fixture("tiny-qwen2-q8_0.gguf")
-        let result = try qwentty(["bench", "-m", model, "-p", "16", "-n", "4", "-d", "24", "-r", "2", "--json", "-t", "1"])
+        let result = try qwentty(["bench", "-m", model, "-p", "16,8", "-n", "4", "-d", "24", "-r", "2", "--json", "-t", "1"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let tests = try XCTUnwrap(report["results"] as? [[String: Any]])
-        XCTAssertEqual(tests.map { $0["test"] as? String }, ["pp16 @ d24", "tg4 @ d24"])
+        XCTAssertEqual(tests.map { $0["test"] as? String }, ["pp16 @ d24", "pp8 @ d24", "tg4 @ d24"])
+        // Progress goes to stderr (not a terminal here: one line per finished test), never into the JSON.
+        XCTAssertTrue(result.stderr.contains("warming up") && result.stderr.contains("test 3/3: tg4 @ d24"), result.stderr)
+        for bad in ["16,", "x", "16,-1"] {
+            let refused = try qwentty(["bench", "-m", model, "-p", bad])
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.stderr.contains("comma-separated list"), refused.stderr)
+        }
         for test in tests {
             XCTAssertEqual((test["samples"] as? [Double])?.count, 2)
             XCTAssertGreaterThan(test["median"] as? Double ?? 0, 0)
