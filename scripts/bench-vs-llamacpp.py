@@ -4,13 +4,20 @@
     pip install -r scripts/requirements-fixtures.txt
     CMAKE_ARGS="-DGGML_NATIVE=ON" pip install llama-cpp-python==0.3.36
     swift build -c release
-    python scripts/bench-vs-llamacpp.py [--types Q8_0,Q4_0,F16] [--reps 5] [--threads 2]
+    python scripts/bench-vs-llamacpp.py [--types real,Q8_0,Q4_0,F16] [--pp 16,64,512] [--tg 128] [--depth 0]
+                                        [--reps 5] [--threads 2] [--avx2]
 
-Builds random-weight models of the exact Qwen2.5-0.5B-Instruct shape (hidden 896, 24 layers, 14/2 heads,
+`real` is the real Qwen2.5-Coder-0.5B Q4_K_M file (scripts/fetch-real-model.sh): what users run. The other
+types are random-weight models of the exact Qwen2.5-0.5B-Instruct shape (hidden 896, 24 layers, 14/2 heads,
 ffn 4864, vocab 151936, tied embeddings) with the real Qwen vocabulary from ../shared/qwen-tokenizer
-(speed does not depend on weight values), writes them under .bench/, then times prefill of 512 tokens
-(pp512) and 128 single-token decodes (tg128) with llama.cpp (through llama-cpp-python's Llama.eval)
-and with `qwentty bench`, alternating the two, and prints the ratio table.
+(speed does not depend on weight values), written under .bench/. Each prompt length of --pp is a prefill
+test (chat turns and sentiment badges are 16-64 tokens; 512 is llama-bench's default), --tg single-token
+decodes, all after --depth tokens of history (llama-bench -d). llama.cpp (through llama-cpp-python's
+Llama.eval) and `qwentty bench` run alternately, and the ratio table is printed with date and machine.
+
+--avx2 compares builds for CPUs without AVX-512 on this machine: llama.cpp built with AVX2 only (installed
+once into .bench/llama-cpp-avx2, ~10 minutes) against qwentty built with `-march=x86-64-v3` (a copy of the
+sources with that flag in Package.swift, built into .bench/avx2-build).
 """
 import argparse
 import json
@@ -19,6 +26,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import shutil
 
 import numpy as np
 import gguf
@@ -30,6 +39,32 @@ BENCH = os.path.join(ROOT, ".bench")
 VOCAB_GGUF = os.path.join(os.path.dirname(ROOT), "shared", "qwen-tokenizer", "ggml-vocab-qwen2.gguf")
 SHAPE = dict(hidden=896, layers=24, heads=14, kv_heads=2, ffn=4864, vocab=151936, context=32768)
 FILE_TYPES = {Q.F16: 1, Q.Q4_0: 2, Q.Q8_0: 7}
+REAL_MODEL = os.path.join(ROOT, ".cache", "real-model", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+AVX2_LLAMA = os.path.join(BENCH, "llama-cpp-avx2")
+AVX2_CMAKE = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
+
+
+def prepare_avx2():
+    """llama-cpp-python built for AVX2 only (imported from its own folder) and a qwentty built with
+    -march=x86-64-v3; returns the qwentty binary."""
+    if not os.path.isdir(os.path.join(AVX2_LLAMA, "llama_cpp")):
+        print("building llama-cpp-python for AVX2 only (~10 minutes)…", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-cache-dir", "--target", AVX2_LLAMA,
+                        "llama-cpp-python==0.3.36"], env=dict(os.environ, CMAKE_ARGS=AVX2_CMAKE), check=True)
+    sys.path.insert(0, AVX2_LLAMA)
+    source = os.path.join(BENCH, "avx2-src")
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        os.makedirs(os.path.dirname(os.path.join(source, name)), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, name), os.path.join(source, name))
+    package = open(os.path.join(source, "Package.swift")).read()
+    if "-march=native" not in package:
+        sys.exit("Package.swift no longer sets -march=native: update --avx2")
+    package = package.replace("-march=native", "-march=x86-64-v3")
+    open(os.path.join(source, "Package.swift"), "w").write(package)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "qwentty", "--scratch-path", os.path.join(BENCH, "avx2-build")],
+                   cwd=source, check=True)
+    return os.path.join(BENCH, "avx2-build", "release", "qwentty")
 
 
 def vocab_fields():
@@ -111,37 +146,42 @@ def compare(path, qwentty):
     print("  qwentty   top-5:", [(t["id"], round(t["logprob"], 3)) for t in first["top"]])
 
 
-def llamacpp_round(path, pp, tg, threads, depth=0):
-    """One repetition of llama.cpp through llama-cpp-python: (pp tok/s, tg tok/s), after a warm-up, each
-    test starting with `depth` tokens already in the context (llama-bench's -d)."""
+def llamacpp_round(path, pps, tg, threads, depth=0):
+    """One repetition of llama.cpp through llama-cpp-python: {test: tok/s} for each prompt length in `pps`
+    and for `tg` decodes, after a warm-up, each test starting with `depth` tokens already in the context
+    (llama-bench's -d)."""
     from llama_cpp import Llama
-    llm = Llama(model_path=path, n_ctx=depth + pp + tg + 16, n_batch=pp, n_ubatch=pp, n_threads=threads,
+    longest = max(pps + [1])
+    llm = Llama(model_path=path, n_ctx=depth + max(longest, tg) + 16, n_batch=longest, n_ubatch=longest, n_threads=threads,
                 n_threads_batch=threads, verbose=False)
     rng = np.random.default_rng(1)
-    prompt = [int(t) for t in rng.integers(0, 151_000, max(pp, depth))]
+    prompt = [int(t) for t in rng.integers(0, 151_000, max(longest, tg, depth))]
     history = [int(t) for t in rng.integers(0, 151_000, depth)]
     llm.eval(prompt[:8]); llm.reset()
-    if depth:
-        llm.eval(history)
-    t = time.perf_counter(); llm.eval(prompt[:pp]); pp_rate = pp / (time.perf_counter() - t)
-    llm.reset()
-    if depth:
-        llm.eval(history)
-    t = time.perf_counter()
-    for i in range(tg):
-        llm.eval([prompt[i]])
-    tg_rate = tg / (time.perf_counter() - t)
+    rates = {}
+    for pp in pps:
+        if depth:
+            llm.eval(history)
+        t = time.perf_counter(); llm.eval(prompt[:pp]); rates[f"pp{pp}"] = pp / (time.perf_counter() - t)
+        llm.reset()
+    if tg:
+        if depth:
+            llm.eval(history)
+        t = time.perf_counter()
+        for i in range(tg):
+            llm.eval([prompt[i]])
+        rates[f"tg{tg}"] = tg / (time.perf_counter() - t)
     del llm
-    return pp_rate, tg_rate
+    return rates
 
 
-def qwentty_round(qwentty, path, pp, tg, threads, depth=0):
-    out = subprocess.run([qwentty, "bench", "-m", path, "-p", str(pp), "-n", str(tg), "-d", str(depth), "-t", str(threads),
-                          "-r", "1", "--json"],
+def qwentty_round(qwentty, path, pps, tg, threads, depth=0):
+    """One repetition of `qwentty bench`: ({test: tok/s}, peak RSS bytes)."""
+    out = subprocess.run([qwentty, "bench", "-m", path, "-p", ",".join(map(str, pps)) or "0", "-n", str(tg), "-d", str(depth),
+                          "-t", str(threads), "-r", "1", "--json"],
                          capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)
-    rates = {r["test"][:2]: r["median"] for r in report["results"]}
-    return rates["pp"], rates["tg"], report["peak_rss_bytes"]
+    return {r["test"].split(" ")[0]: r["median"] for r in report["results"]}, report["peak_rss_bytes"]
 
 
 def model_path(qtype):
@@ -162,20 +202,29 @@ def platform_name():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--types", default="Q8_0,Q4_0,Q4_K_M,F16")
+    ap.add_argument("--types", default="real,Q8_0,Q4_0,Q4_K_M,F16",
+                    help="real (the fetched Qwen2.5-Coder Q4_K_M file) and/or random-weight Q8_0, Q4_0, Q4_K_M, F16")
     ap.add_argument("--make-only", action="store_true")
     ap.add_argument("--compare", action="store_true", help="check both engines agree on each file, then stop")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--pp", type=int, default=512)
+    ap.add_argument("--pp", default="16,64,512", help="prompt lengths, comma-separated (0: no prefill test)")
     ap.add_argument("--tg", type=int, default=128)
     ap.add_argument("--depth", type=int, default=0, help="tokens already in the context before each test (llama-bench -d)")
+    ap.add_argument("--avx2", action="store_true", help="both engines built for AVX2 without AVX-512")
+    ap.add_argument("--qwentty", default=os.path.join(ROOT, ".build", "release", "qwentty"))
     args = ap.parse_args()
+    pps = [int(x) for x in args.pp.split(",") if int(x) > 0]
     os.makedirs(BENCH, exist_ok=True)
+    qwentty = prepare_avx2() if args.avx2 else args.qwentty
     paths = []
     for name in args.types.split(","):
         t = time.time()
-        if name == "Q4_K_M":
+        if name == "real":
+            path = REAL_MODEL
+            if not os.path.exists(path):
+                sys.exit(f"{path} is missing: run scripts/fetch-real-model.sh")
+        elif name == "Q4_K_M":
             path = os.path.join(BENCH, "qwen2.5-0.5b-shape-q4_k_m.gguf")
             if not os.path.exists(path):
                 source = model_path(Q.F16)
@@ -191,31 +240,33 @@ def main():
         paths.append(path)
     if args.make_only:
         return
-    qwentty = os.path.join(ROOT, ".build", "release", "qwentty")
     if args.compare:
         for path in paths:
             compare(path, qwentty)
         return
+    tests = [f"pp{pp}" for pp in pps] + ([f"tg{args.tg}"] if args.tg else [])
     rows = []
     for path in paths:
-        ours, theirs, rss = {"pp": [], "tg": []}, {"pp": [], "tg": []}, []
+        ours, theirs, rss = {t: [] for t in tests}, {t: [] for t in tests}, []
         for rep in range(args.reps):  # alternate the two engines so drift hits both alike
-            pp, tg = llamacpp_round(path, args.pp, args.tg, args.threads, args.depth)
-            theirs["pp"].append(pp); theirs["tg"].append(tg)
-            pp, tg, peak = qwentty_round(qwentty, path, args.pp, args.tg, args.threads, args.depth)
-            ours["pp"].append(pp); ours["tg"].append(tg); rss.append(peak)
-            print(f"{os.path.basename(path)} rep {rep + 1}: llama.cpp pp {theirs['pp'][-1]:.1f} tg {theirs['tg'][-1]:.1f} | "
-                  f"qwentty pp {ours['pp'][-1]:.1f} tg {ours['tg'][-1]:.1f}", file=sys.stderr)
+            rates = llamacpp_round(path, pps, args.tg, args.threads, args.depth)
+            for t in tests: theirs[t].append(rates[t])
+            rates, peak = qwentty_round(qwentty, path, pps, args.tg, args.threads, args.depth)
+            for t in tests: ours[t].append(rates[t])
+            rss.append(peak)
+            print(f"{os.path.basename(path)} rep {rep + 1}: " + " · ".join(
+                f"{t} {theirs[t][-1]:.1f} vs {ours[t][-1]:.1f}" for t in tests) + " (llama.cpp vs qwentty)", file=sys.stderr)
         med = statistics.median
-        rows.append((os.path.basename(path), os.path.getsize(path), med(theirs["tg"]), med(ours["tg"]),
-                     med(theirs["pp"]), med(ours["pp"]), max(rss)))
+        rows.append((os.path.basename(path), os.path.getsize(path), {t: (med(theirs[t]), med(ours[t])) for t in tests}, max(rss)))
     depth = f", {args.depth} tokens already in the context" if args.depth else ""
-    print(f"\nqwentty vs llama.cpp (llama-cpp-python 0.3.36 Llama.eval), {args.threads} threads, medians of {args.reps}{depth}, "
-          f"{time.strftime('%Y-%m-%d')}, {platform_name()}\n")
-    print(f"| file | size | tg{args.tg} llama.cpp | tg{args.tg} qwentty | ratio | pp{args.pp} llama.cpp | pp{args.pp} qwentty | ratio | qwentty peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, size, ttg, otg, tpp, opp, peak in rows:
-        print(f"| {name} | {size / 1e6:.0f} MB | {ttg:.1f} | {otg:.1f} | {otg / ttg:.2f}× | {tpp:.1f} | {opp:.1f} | {opp / tpp:.2f}× | {peak / 2**20:.0f} MiB |")
+    build = "both built for AVX2 only (no AVX-512)" if args.avx2 else "both built for this CPU"
+    print(f"\nqwentty vs llama.cpp (llama-cpp-python 0.3.36 Llama.eval), {build}, {args.threads} threads, medians of {args.reps}{depth}, "
+          f"{time.strftime('%Y-%m-%d')}, {platform_name()}; cells: llama.cpp vs qwentty tok/s (ratio)\n")
+    print("| file | size | " + " | ".join(tests) + " | qwentty peak RSS |")
+    print("|---|---|" + "---|" * len(tests) + "---|")
+    for name, size, cells, peak in rows:
+        print(f"| {name} | {size / 1e6:.0f} MB | " + " | ".join(
+            f"{cells[t][0]:.1f} vs {cells[t][1]:.1f} ({cells[t][1] / cells[t][0]:.2f}×)" for t in tests) + f" | {peak / 2**20:.0f} MiB |")
 
 
 if __name__ == "__main__":
