@@ -54,7 +54,7 @@ struct Int16RowPanel {
 
     /// Lays out rows `first ..< first + count` of `matrix` (count ≤ 32) into `panel`; missing rows repeat
     /// the last one, so a short final panel needs no separate kernel. `values` (4 × `cols`), `scales` and
-    /// `biases` (`groups` each) are scratch for decoded rows.
+    /// `biases` (4 × `groups` each) are scratch for the four rows decoded at a time.
     ///
     /// Rows are decoded four at a time and their value pairs transposed 4 × 4 (`SIMD4<UInt32>`), so each
     /// store writes four rows' lanes at once: storing one row's pairs one by one (16 scattered 4-byte
@@ -66,21 +66,19 @@ struct Int16RowPanel {
         let rowValueBytes = cols * 2
         for quad in stride(from: 0, to: Self.rows, by: 4) {
             for k in 0 ..< 4 {
-                let r = quad + k
-                decodeRow(matrix.data + (first + min(r, count - 1)) * matrix.rowBytes, values: values + k * cols,
-                          scales: scales, biases: biases)
-                let half = r / 16
-                let lane = r % 16
-                for g in 0 ..< groups {
-                    let base = panel + g * groupBytes + valueBytes
-                    let scaleLanes = (base + half * 128).assumingMemoryBound(to: Float.self)
-                    scaleLanes[2 * lane] = scales[g]
-                    scaleLanes[2 * lane + 1] = scales[g]
-                    if hasBias {
-                        let biasLanes = (base + 256 + half * 128).assumingMemoryBound(to: Float.self)
-                        biasLanes[2 * lane] = biases[g]
-                        biasLanes[2 * lane + 1] = 0
-                    }
+                decodeRow(matrix.data + (first + min(quad + k, count - 1)) * matrix.rowBytes, values: values + k * cols,
+                          scales: scales + k * groups, biases: biases + k * groups)
+            }
+            // The quad's four rows own eight consecutive lanes of each group's scales (each row's scale in
+            // both of its lanes) and biases (first lane only): one vector store each, not 8 scalar ones.
+            let lanes = (quad / 16) * 128 + (quad % 16) * 8
+            for g in 0 ..< groups {
+                let base = panel + g * groupBytes + valueBytes + lanes
+                let s0 = scales[g], s1 = scales[groups + g], s2 = scales[2 * groups + g], s3 = scales[3 * groups + g]
+                base.storeBytes(of: SIMD8<Float>(s0, s0, s1, s1, s2, s2, s3, s3), as: SIMD8<Float>.self)
+                if hasBias {
+                    let b0 = biases[g], b1 = biases[groups + g], b2 = biases[2 * groups + g], b3 = biases[3 * groups + g]
+                    base.storeBytes(of: SIMD8<Float>(b0, 0, b1, 0, b2, 0, b3, 0), toByteOffset: 256, as: SIMD8<Float>.self)
                 }
             }
             let laneBytes = (quad / 16) * 64 + (quad % 16) * 4
@@ -142,8 +140,6 @@ struct Int16RowPanel {
         }
     }
 
-    private static let bitIndices = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-
     /// The 32-value formats; the flags are literals at every call site, so each format gets its own
     /// vectorised loop (one loop testing them per value ran scalar).
     @inline(__always)
@@ -152,6 +148,7 @@ struct Int16RowPanel {
         let offset: Int16 = fifthBit ? 16 : 8
         let qhOffset = hasMin ? 4 : 2
         let qsOffset = (hasMin ? 4 : 2) + (fifthBit ? 4 : 0)
+        let bitIndices = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)  // a local: a static costs a swift_once per call
         for b in 0 ..< cols / 32 {
             let block = src + b * type.blockBytes
             // Whole-block SIMD values (not pointer loops): LLVM cannot prove `values` and the block
@@ -163,8 +160,8 @@ struct Int16RowPanel {
             var high = SIMD16<Int16>(truncatingIfNeeded: bytes &>> 4)
             if fifthBit {
                 let qh = SIMD16<UInt32>(repeating: block.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self).littleEndian)
-                low |= SIMD16<Int16>(truncatingIfNeeded: ((qh &>> Self.bitIndices) & 1) &<< 4)
-                high |= SIMD16<Int16>(truncatingIfNeeded: ((qh &>> (Self.bitIndices &+ 16)) & 1) &<< 4)
+                low |= SIMD16<Int16>(truncatingIfNeeded: ((qh &>> bitIndices) & 1) &<< 4)
+                high |= SIMD16<Int16>(truncatingIfNeeded: ((qh &>> (bitIndices &+ 16)) & 1) &<< 4)
             }
             let v = UnsafeMutableRawPointer(values + b * 32)
             v.storeBytes(of: low &- offset, as: SIMD16<Int16>.self)

@@ -111,8 +111,8 @@ extension WeightMatrix {
         pool.parallelFor((rows + Int16RowPanel.rows - 1) / Int16RowPanel.rows) { start, end in
             let panel = UnsafeMutableRawPointer.allocate(byteCount: layout.byteCount, alignment: 64)
             let values = UnsafeMutablePointer<Int16>.allocate(capacity: 4 * me.cols)
-            let scales = UnsafeMutablePointer<Float>.allocate(capacity: layout.groups)
-            let biases = UnsafeMutablePointer<Float>.allocate(capacity: layout.groups)
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: 4 * layout.groups)
+            let biases = UnsafeMutablePointer<Float>.allocate(capacity: 4 * layout.groups)
             let tile = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 16)
             defer {
                 panel.deallocate()
