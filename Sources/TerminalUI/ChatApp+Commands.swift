@@ -239,6 +239,8 @@ extension ChatApp {
         engine = next
         options.modelPath = load.request.path
         if load.request.chatContext { settings.contextSize = load.request.contextSize }
+        // A `/set` made while the model loaded went to the old engine: the new one gets today's values.
+        engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
         badgeRequests = [:]
         describeModel()
         stats.contextUsed = 0
