@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses in Fuzz/ with AddressSanitizer and runs them.
 #
-#   scripts/fuzz.sh [gguf|tokenizer|all] [SECONDS]    (default: all, 60 s each)
+#   scripts/fuzz.sh [gguf|safetensors|tokenizer|all] [SECONDS]    (default: all, 60 s each)
 #
 # The engine modules are compiled straight from Sources/ with `swiftc -sanitize=fuzzer,address` into
 # .build-fuzz/ (git-ignored), one object per module, in dependency order. Seed corpora are made from the
@@ -49,6 +49,9 @@ run() {  # harness name, seed files...
 status=0
 if [ "$which" = gguf ] || [ "$which" = all ]; then
   run GGUFLoadFuzzer Tests/Fixtures/*.gguf || status=1
+fi
+if [ "$which" = safetensors ] || [ "$which" = all ]; then
+  run SafetensorsFuzzer Tests/Fixtures/safetensors/model.safetensors Tests/Fixtures/safetensors/sharded/*.safetensors || status=1
 fi
 if [ "$which" = tokenizer ] || [ "$which" = all ]; then
   seeds=$(mktemp -d)

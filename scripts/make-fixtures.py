@@ -17,7 +17,11 @@ What it makes (see Tests/Fixtures/README.md for the file list):
     only difference left to the engine is its own arithmetic: greedy tokens, logits, top-k logprobs;
   * quantisation vectors: tensors quantised by `gguf.quants` with their dequantised values;
   * tokenizer goldens on the real Qwen vocabulary (../shared/qwen-tokenizer/tokenizer.json) from HF
-    `tokenizers`, and chat-template goldens from `transformers`' apply_chat_template.
+    `tokenizers`, and chat-template goldens from `transformers`' apply_chat_template;
+  * safetensors written by the `safetensors` library (Tests/Fixtures/safetensors/): one file with F32, F16
+    and BF16 tensors, and a two-shard folder with its index, values from a formula the tests recompute.
+
+`python scripts/make-fixtures.py --only safetensors` rewrites just those.
 """
 import json
 import os
@@ -550,7 +554,37 @@ def segment_encode(tok, text):
     return ids
 
 
+def safetensors_fixtures():
+    """F32/F16/BF16 tensors as the reference library writes them. Values are -3 + 0.25·i, exact in all
+    three types for the sizes used; the Swift test recomputes them. Shapes include a 3-D and a 1-D tensor."""
+    from safetensors.torch import save_file
+    out = os.path.join(OUT, "safetensors")
+    os.makedirs(os.path.join(out, "sharded"), exist_ok=True)
+    def values(shape, dtype):
+        n = int(np.prod(shape))
+        return (torch.arange(n, dtype=torch.float32) * 0.25 - 3).reshape(shape).to(dtype)
+    single = {"f32.weight": values((3, 4), torch.float32), "f16.weight": values((2, 3, 4), torch.float16),
+              "bf16.bias": values((5,), torch.bfloat16)}
+    save_file(single, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    shards = {"model-00001-of-00002.safetensors": {"a.weight": values((4, 2), torch.float32)},
+              "model-00002-of-00002.safetensors": {"b.weight": values((2, 2), torch.bfloat16),
+                                                   "c.bias": values((3,), torch.float16)}}
+    weight_map = {}
+    total = 0
+    for name, tensors in shards.items():
+        save_file(tensors, os.path.join(out, "sharded", name), metadata={"format": "pt"})
+        for key, t in tensors.items():
+            weight_map[key] = name
+            total += t.numel() * t.element_size()
+    with open(os.path.join(out, "sharded", "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
 def main():
+    if sys.argv[1:] == ["--only", "safetensors"]:
+        safetensors_fixtures()
+        return
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(2)
     tok = train_tokenizer()
@@ -561,6 +595,7 @@ def main():
     quant_vectors()
     tokenizer_goldens()
     chat_goldens(tok)
+    safetensors_fixtures()
     print("fixtures written to", OUT, file=sys.stderr)
 
 
