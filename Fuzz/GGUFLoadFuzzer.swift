@@ -22,7 +22,7 @@ public func fuzzGGUFLoad(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     fclose(file)
     guard let gguf = try? GGUFFile(path: scratchPath) else { return 0 }
     if let config = try? ModelConfig(gguf: gguf) {
-        _ = try? ModelWeights(gguf: gguf, config: config)
+        _ = try? ModelWeights(source: gguf, config: config)
     }
     if let tokenizer = try? QwenTokenizer(gguf: gguf) {
         let ids = tokenizer.encode("Hello 世界 <|im_start|>123 \u{1B}[2J", parseSpecial: true)

@@ -19,9 +19,12 @@ What it makes (see Tests/Fixtures/README.md for the file list):
   * tokenizer goldens on the real Qwen vocabulary (../shared/qwen-tokenizer/tokenizer.json) from HF
     `tokenizers`, and chat-template goldens from `transformers`' apply_chat_template;
   * safetensors written by the `safetensors` library (Tests/Fixtures/safetensors/): one file with F32, F16
-    and BF16 tensors, and a two-shard folder with its index, values from a formula the tests recompute.
+    and BF16 tensors, and a two-shard folder with its index, values from a formula the tests recompute;
+  * Hugging Face folders of the same tiny qwen2 (tied) and qwen3 (untied) models, written by
+    `save_pretrained` (Tests/Fixtures/hf-tiny-qwen2/, hf-tiny-qwen3/): the weights are those of the F32
+    GGUF fixtures, so the references of those files hold for the folders too.
 
-`python scripts/make-fixtures.py --only safetensors` rewrites just those.
+`python scripts/make-fixtures.py --only safetensors` (or `--only hf-folders`) rewrites just those.
 """
 import json
 import os
@@ -581,9 +584,24 @@ def safetensors_fixtures():
         f.write("\n")
 
 
+def hf_folders(tok, tables):
+    """The tiny models of model_fixtures (same seeds, so the same weights as tiny-*-f32.gguf) as
+    save_pretrained writes them, F32 safetensors, with the tokenizer's tokenizer.json."""
+    for arch, seed in (("qwen2", 14), ("qwen3", 5)):
+        model, cfg = random_qwen(arch, len(tables[0]), seed)
+        out = os.path.join(OUT, f"hf-tiny-{arch}")
+        model.save_pretrained(out, safe_serialization=True)
+        tok.save(os.path.join(out, "tokenizer.json"))
+
+
 def main():
     if sys.argv[1:] == ["--only", "safetensors"]:
         safetensors_fixtures()
+        return
+    if sys.argv[1:] == ["--only", "hf-folders"]:
+        torch.set_num_threads(2)
+        tok = train_tokenizer()
+        hf_folders(tok, tokenizer_tables(tok))
         return
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(2)
@@ -596,6 +614,7 @@ def main():
     tokenizer_goldens()
     chat_goldens(tok)
     safetensors_fixtures()
+    hf_folders(tok, tables)
     print("fixtures written to", OUT, file=sys.stderr)
 
 

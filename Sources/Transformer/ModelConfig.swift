@@ -55,25 +55,42 @@ public struct ModelConfig: Sendable, Equatable {
             }
             headSize = hiddenSize / headCount
         }
-        guard headCount % kvHeadCount == 0 else {
-            throw gguf.error(p + "attention.head_count_kv", "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
-        }
-        // Qwen's heads are 64 or 128 wide. The bound keeps the RoPE tables and the per-position cache
-        // width of a crafted file (key_length 65536 with embedding_length 1) from asking for gigabytes.
-        guard headSize <= Self.maxHeadSize else {
-            throw gguf.error(p + "attention.key_length", "head size \(headSize) is larger than \(Self.maxHeadSize); no Qwen model uses more than 256")
-        }
-        guard headSize % 2 == 0 else {
-            throw gguf.error(p + "attention.key_length", "head size \(headSize) must be even for rotary embeddings")
-        }
         ropeBase = gguf.metadata[p + "rope.freq_base"] == nil ? 10_000 : try gguf.float(p + "rope.freq_base")
         rmsEpsilon = gguf.metadata[p + "attention.layer_norm_rms_epsilon"] == nil ? 1e-6 : try gguf.float(p + "attention.layer_norm_rms_epsilon")
-        guard ropeBase > 1, ropeBase.isFinite else { throw gguf.error(p + "rope.freq_base", "\(ropeBase) is not a valid base") }
-        guard rmsEpsilon > 0, rmsEpsilon.isFinite else { throw gguf.error(p + "attention.layer_norm_rms_epsilon", "\(rmsEpsilon) is not positive") }
+        vocabularySize = 0
+        try checkShape { field, problem in
+            let key: String
+            switch field {
+            case .kvHeads: key = "attention.head_count_kv"
+            case .headSize: key = "attention.key_length"
+            case .ropeBase: key = "rope.freq_base"
+            case .rmsEpsilon: key = "attention.layer_norm_rms_epsilon"
+            }
+            return gguf.error(p + key, problem)
+        }
         guard let embedding = gguf.tensor(named: "token_embd.weight"), embedding.dims.count == 2 else {
             throw gguf.error("token_embd.weight", "missing or not a matrix")
         }
         vocabularySize = embedding.dims[1]
+    }
+
+    /// What `checkShape` may complain about.
+    enum ShapeField { case kvHeads, headSize, ropeBase, rmsEpsilon }
+
+    /// The checks every source shares: what the attention grouping, the RoPE tables and the norms rely
+    /// on. `error` names the field as the source spells it (a GGUF key, a config.json key).
+    func checkShape(_ error: (ShapeField, String) -> ModelFileError) throws {
+        guard headCount % kvHeadCount == 0 else {
+            throw error(.kvHeads, "head count \(headCount) is not a multiple of the key/value head count \(kvHeadCount)")
+        }
+        // Qwen's heads are 64 or 128 wide. The bound keeps the RoPE tables and the per-position cache
+        // width of a crafted file (key_length 65536 with embedding_length 1) from asking for gigabytes.
+        guard headSize <= Self.maxHeadSize else {
+            throw error(.headSize, "head size \(headSize) is larger than \(Self.maxHeadSize); no Qwen model uses more than 256")
+        }
+        guard headSize % 2 == 0 else { throw error(.headSize, "head size \(headSize) must be even for rotary embeddings") }
+        guard ropeBase > 1, ropeBase.isFinite else { throw error(.ropeBase, "\(ropeBase) is not a valid base") }
+        guard rmsEpsilon > 0, rmsEpsilon.isFinite else { throw error(.rmsEpsilon, "\(rmsEpsilon) is not positive") }
     }
 
     /// The widest attention head accepted (twice the widest any Qwen model has used).

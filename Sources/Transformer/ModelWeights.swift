@@ -29,9 +29,11 @@ public struct ModelWeights {
     public let output: WeightMatrix                     // [V, D]
     public let tiedOutput: Bool
 
-    public init(gguf: GGUFFile, config c: ModelConfig) throws {
-        func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
-            guard let t = gguf.tensor(named: name) else {
+    /// The weights named as llama.cpp's GGUF files name them, from `source` (a GGUF file, or a Hugging Face
+    /// folder through its name map), checked against the config's shapes.
+    public init(source gguf: TensorSource, config c: ModelConfig) throws {
+        func tensor(_ name: String, _ shape: [Int]) throws -> TensorView {
+            guard let t = gguf.tensorView(named: name) else {
                 throw gguf.error("tensor '\(name)'", "missing; the file is not a complete \(c.architecture.rawValue) model")
             }
             // GGUF lists dimensions fastest-first, the reverse of PyTorch order.
@@ -45,15 +47,15 @@ public struct ModelWeights {
             guard SupportedWeightType.isSupported(t.type) else {
                 throw gguf.error("tensor '\(name)'", "type \(t.type.name) is not supported yet (supported: \(SupportedWeightType.all.map(\.name).joined(separator: ", ")))")
             }
-            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: gguf.data(of: t))
+            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: t.data)
         }
         func vector(_ name: String, _ count: Int) throws -> UnsafePointer<Float> {
             let t = try tensor(name, [count])
             guard t.type == .f32 else { throw gguf.error("tensor '\(name)'", "type \(t.type.name) must be F32 for a norm or bias") }
-            return gguf.data(of: t).assumingMemoryBound(to: Float.self)
+            return t.data.assumingMemoryBound(to: Float.self)
         }
         func optionalVector(_ name: String, _ count: Int) throws -> UnsafePointer<Float>? {
-            gguf.tensor(named: name) == nil ? nil : try vector(name, count)
+            gguf.tensorView(named: name) == nil ? nil : try vector(name, count)
         }
 
         let d = c.hiddenSize
@@ -80,7 +82,7 @@ public struct ModelWeights {
         }
         self.layers = layers
         outputNorm = try vector("output_norm.weight", d)
-        if gguf.tensor(named: "output.weight") != nil {
+        if gguf.tensorView(named: "output.weight") != nil {
             output = try matrix("output.weight", c.vocabularySize, d)
             tiedOutput = false
         } else {

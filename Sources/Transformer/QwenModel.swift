@@ -29,7 +29,8 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
 /// One instance is used by one thread at a time (the engine thread); all buffers are allocated here
 /// once, so a decode step allocates nothing.
 public final class QwenModel {
-    public let file: GGUFFile
+    /// Owns the memory the weights point into (a mapped GGUF file, a Hugging Face folder).
+    public let source: TensorSource
     public let config: ModelConfig
     public let weights: ModelWeights
     public let pool: ThreadPool
@@ -57,12 +58,19 @@ public final class QwenModel {
     public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
     private let activationQ8 = ActivationQ8()
 
-    public init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 256,
+    public convenience init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 256,
+                            activationPrecision: ActivationPrecision = .quantized) throws {
+        try self.init(source: file, config: ModelConfig(gguf: file), pool: pool, maxContext: maxContext, maxBatch: maxBatch,
+                      activationPrecision: activationPrecision)
+    }
+
+    /// A model from any weight source (a GGUF file, a Hugging Face folder) with its config.
+    public init(source: TensorSource, config: ModelConfig, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 256,
                 activationPrecision: ActivationPrecision = .quantized) throws {
         self.activationPrecision = activationPrecision
-        self.file = file
-        config = try ModelConfig(gguf: file)
-        weights = try ModelWeights(gguf: file, config: config)
+        self.source = source
+        self.config = config
+        weights = try ModelWeights(source: source, config: config)
         self.pool = pool
         self.maxBatch = max(1, maxBatch)
         self.maxContext = max(1, maxContext ?? config.trainedContext)

@@ -32,7 +32,7 @@ struct InfoCommand: ParsableCommand {
             lines.append("shape:         \(c.layerCount) layers, hidden \(c.hiddenSize), ffn \(c.ffnSize), heads \(c.headCount) (kv \(c.kvHeadCount)), head size \(c.headSize), vocab \(c.vocabularySize)")
             lines.append("context:       \(c.trainedContext) trained, rope base \(c.ropeBase), rms eps \(c.rmsEpsilon)")
             do {
-                let weights = try ModelWeights(gguf: file, config: c)
+                let weights = try ModelWeights(source: file, config: c)
                 lines.append("output head:   \(weights.tiedOutput ? "tied to token_embd" : "separate output.weight")")
             } catch {
                 lines.append("weights:       cannot run: \(safe("\(error)"))")

@@ -1,0 +1,86 @@
+import Foundation
+import ModelFiles
+
+/// A Hugging Face model folder's safetensors weights, seen under the engine's (llama.cpp's GGUF) tensor
+/// names: the one place where the two naming schemes meet.
+///
+/// Matrices are read in place (F32, F16 and BF16 are all kernel types). Norm weights and biases are
+/// often stored in F16 or BF16, while the forward pass reads them as Floats: those (a few KB per layer)
+/// are converted once, into memory this object owns.
+public final class HuggingFaceWeights: TensorSource {
+    public let folder: SafetensorsFolder
+    public var path: String { folder.directory }
+    private var converted: [String: UnsafeMutablePointer<Float>] = [:]
+
+    public init(folder: SafetensorsFolder) {
+        self.folder = folder
+    }
+
+    /// A Hugging Face model folder: `config.json` and the safetensors weights, checked against each other
+    /// where the weight table alone cannot tell (an untied model must have its own `lm_head.weight`;
+    /// without it the embedding would silently be used as the head).
+    public static func open(directory: String) throws -> (weights: HuggingFaceWeights, config: ModelConfig) {
+        let configPath = directory + "/config.json"
+        let hf = try HuggingFaceConfig.load(path: configPath)
+        let name = (directory as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? "model"
+        let config = try ModelConfig(huggingFace: hf, name: name, path: configPath)
+        let weights = HuggingFaceWeights(folder: try SafetensorsFolder(directory: directory))
+        if hf.tie_word_embeddings != true, weights.folder.tensor(named: "lm_head.weight") == nil {
+            throw ModelFileError(path: directory, field: "tensor 'lm_head.weight'",
+                                 problem: "missing, and config.json does not tie it to the embeddings (tie_word_embeddings)")
+        }
+        return (weights, config)
+    }
+
+    deinit {
+        for buffer in converted.values { buffer.deallocate() }
+    }
+
+    /// The Hugging Face name of an engine tensor name (`blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`),
+    /// or nil for a name with no counterpart.
+    public static func huggingFaceName(_ name: String) -> String? {
+        switch name {
+        case "token_embd.weight": return "model.embed_tokens.weight"
+        case "output_norm.weight": return "model.norm.weight"
+        case "output.weight": return "lm_head.weight"
+        default: break
+        }
+        let parts = name.split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
+        let rest = String(parts[2])
+        let suffixes: [(engine: String, hf: String)] = [
+            ("attn_norm.weight", "input_layernorm.weight"), ("ffn_norm.weight", "post_attention_layernorm.weight"),
+            ("attn_q.weight", "self_attn.q_proj.weight"), ("attn_q.bias", "self_attn.q_proj.bias"),
+            ("attn_k.weight", "self_attn.k_proj.weight"), ("attn_k.bias", "self_attn.k_proj.bias"),
+            ("attn_v.weight", "self_attn.v_proj.weight"), ("attn_v.bias", "self_attn.v_proj.bias"),
+            ("attn_q_norm.weight", "self_attn.q_norm.weight"), ("attn_k_norm.weight", "self_attn.k_norm.weight"),
+            ("attn_output.weight", "self_attn.o_proj.weight"),
+            ("ffn_gate.weight", "mlp.gate_proj.weight"), ("ffn_up.weight", "mlp.up_proj.weight"), ("ffn_down.weight", "mlp.down_proj.weight"),
+        ]
+        return suffixes.first { $0.engine == rest }.map { "model.layers.\(layer).\($0.hf)" }
+    }
+
+    public func tensorView(named name: String) -> TensorView? {
+        guard let hfName = Self.huggingFaceName(name), let tensor = folder.tensor(named: hfName),
+              let data = folder.data(named: hfName), let type = tensor.dtype.ggmlType else { return nil }
+        let dims = tensor.ggmlDims
+        // 1-D tensors (norms, biases) as Floats, converted once.
+        if dims.count == 1, type != .f32 {
+            if let done = converted[name] { return TensorView(type: .f32, dims: dims, data: UnsafeRawPointer(done)) }
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: dims[0])
+            for i in 0 ..< dims[0] {
+                let bits = data.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
+                buffer[i] = type == .f16 ? Float(Float16(bitPattern: bits)) : Float(bitPattern: UInt32(bits) << 16)
+            }
+            converted[name] = buffer
+            return TensorView(type: .f32, dims: dims, data: UnsafeRawPointer(buffer))
+        }
+        return TensorView(type: type, dims: dims, data: data)
+    }
+
+    public func error(_ field: String, _ problem: String) -> ModelFileError {
+        let named = field.replacingOccurrences(of: "tensor '", with: "").replacingOccurrences(of: "'", with: "")
+        let hf = Self.huggingFaceName(named).map { "tensor '\($0)'" } ?? field
+        return ModelFileError(path: path, field: hf, problem: problem)
+    }
+}
