@@ -3,9 +3,10 @@ import ModelFiles
 import Tokenizer
 import Transformer
 
-/// Everything needed to run one model file: opened, validated and wired together.
+/// Everything needed to run one model (a GGUF file or a Hugging Face folder): opened, validated and
+/// wired together.
 public final class LoadedModel {
-    public let file: GGUFFile
+    public let source: ModelSource
     public let tokenizer: QwenTokenizer
     public let model: QwenModel
     public let generator: TextGenerator
@@ -24,37 +25,37 @@ public final class LoadedModel {
 
     public init(path: String, threads: Int? = nil, contextSize: Int? = nil) throws {
         let start = monotonicSeconds()
-        file = try GGUFFile(path: path)
-        tokenizer = try QwenTokenizer(gguf: file)
+        let (source, config, tokenizer) = try ModelSource.open(path: path)
+        self.source = source
+        self.tokenizer = tokenizer
         pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
-        let config = try ModelConfig(gguf: file)
         let context = max(16, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
         self.contextSize = context
         // The sentiment classifier keeps its own cache (cached prompt + a message window), which may be
         // longer than a small chat context (`-c 256`); the model's position tables cover both.
         let maxContext = max(context, min(Self.classifierContext, config.trainedContext))
-        try Self.checkMemory(file: file, config: config, context: context, maxContext: maxContext, threads: pool.threadCount)
-        model = try QwenModel(file: file, pool: pool, maxContext: maxContext)
+        try Self.checkMemory(source: source, config: config, context: context, maxContext: maxContext, threads: pool.threadCount)
+        model = try QwenModel(source: source.tensorSource, config: config, pool: pool, maxContext: maxContext)
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
-            throw file.error("tokenizer.ggml.tokens", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
+            throw source.tensorSource.error("tokenizer", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
         }
         generator = TextGenerator(model: model, tokenizer: tokenizer)
-        template = try? ChatTemplate(tokenizer: tokenizer, templateSource: file.metadata["tokenizer.chat_template"]?.string)
+        template = try? ChatTemplate(tokenizer: tokenizer, templateSource: source.chatTemplateSource)
         loadSeconds = monotonicSeconds() - start
     }
 
     /// Refuses, before anything is allocated, a model whose weights, KV caches (the chat's and the
     /// classifier's) and scratch would not fit in the memory the system has available: the shape comes
     /// from the file's metadata, and a 1 MB file can ask for gigabytes. One line names every figure.
-    static func checkMemory(file: GGUFFile, config: ModelConfig, context: Int, maxContext: Int, threads: Int,
+    static func checkMemory(source: ModelSource, config: ModelConfig, context: Int, maxContext: Int, threads: Int,
                             available: Int = ProcessMemory.availableBytes) throws {
-        let weights = Double(file.tensors.reduce(0) { $0 + $1.byteCount })
+        let weights = Double(source.tensorTypes.reduce(0) { $0 + $1.bytes })
         let cache = KVCache.bytes(layerCount: config.layerCount, contextSize: context, width: config.kvWidth)
             + KVCache.bytes(layerCount: config.layerCount, contextSize: maxContext, width: config.kvWidth)
         let scratch = QwenModel.scratchBytes(config: config, maxContext: maxContext, threads: threads)
         let total = weights + cache + scratch
         guard available > 0, total > Double(available) else { return }  // 0: /proc/meminfo unreadable
-        throw ModelFileError(path: file.path, field: "memory", problem: 
+        throw ModelFileError(path: source.path, field: "memory", problem: 
             "running this model needs about \(formatBytes(total)) (weights \(formatBytes(weights)), KV caches "
             + "\(formatBytes(cache)) for \(context) + \(maxContext) positions, scratch \(formatBytes(scratch))) but "
             + "\(formatBytes(available)) is available; lower --ctx-size or use a smaller model")
@@ -63,16 +64,16 @@ public final class LoadedModel {
     /// The file's type as llama.cpp names it: `general.file_type` ("Q4_K_M" for Qwen's q4_k_m files, which
     /// are mostly Q5_0 and Q8_0 by bytes), else the dominant weight type by bytes ("Q8_0", "Q4_K", …).
     public var weightTypeSummary: String {
-        if let code = file.metadata["general.file_type"]?.int, let name = LlamaFileType.names[code] { return name }
+        if let name = source.fileTypeName { return name }
         var bytes: [GGMLType: Int] = [:]
-        for t in file.tensors where t.dims.count >= 2 { bytes[t.type, default: 0] += t.byteCount }
+        for t in source.tensorTypes where t.matrix { bytes[t.type, default: 0] += t.bytes }
         return bytes.max { $0.value < $1.value }?.key.name ?? "?"
     }
 
     /// What the file is made of: tensor count per type, most tensors first ("Q5_0 ×133, F32 ×121, …").
     public var weightTypeMix: String {
         var counts: [String: Int] = [:]
-        for t in file.tensors { counts[t.type.name, default: 0] += 1 }
+        for t in source.tensorTypes { counts[t.type.name, default: 0] += 1 }
         return counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
     }
 }

@@ -30,25 +30,9 @@ public final class GGUFFile: @unchecked Sendable {
         try self.init(mapping: MappedFile(path: path))
     }
 
-    /// Reads one byte of every page, reporting the fraction done, so the weights are in memory before
-    /// the first token. On a cold disk this is the real load time, better shown as a progress bar than
-    /// hidden in a slow first reply. Returns a checksum only so the reads cannot be optimised away.
+    /// See `MappedFile.touchAllPages`.
     @discardableResult
-    public func touchAllPages(progress: (Double) -> Void) -> UInt8 {
-        let page = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
-        let total = mapping.bytes.count
-        guard total > 0 else { return 0 }
-        _ = madvise(UnsafeMutableRawPointer(mutating: mapping.base), total, MADV_WILLNEED)
-        var sum: UInt8 = 0
-        var offset = 0
-        while offset < total {
-            let end = min(total, offset + (8 << 20))
-            for p in stride(from: offset, to: end, by: page) { sum &+= mapping.bytes[p] }
-            offset = end
-            progress(Double(offset) / Double(total))
-        }
-        return sum
-    }
+    public func touchAllPages(progress: (Double) -> Void) -> UInt8 { mapping.touchAllPages(progress: progress) }
 
     init(mapping: MappedFile) throws {
         self.mapping = mapping

@@ -53,4 +53,23 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
     }
+
+    /// Reads one byte of every page, reporting the fraction done, so the weights are in memory before
+    /// the first token. On a cold disk this is the real load time, better shown as a progress bar than
+    /// hidden in a slow first reply. Returns a checksum only so the reads cannot be optimised away.
+    @discardableResult
+    public func touchAllPages(progress: (Double) -> Void) -> UInt8 {
+        let page = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let total = bytes.count
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), total, MADV_WILLNEED)
+        var sum: UInt8 = 0
+        var offset = 0
+        while offset < total {
+            let end = min(total, offset + (8 << 20))
+            for p in stride(from: offset, to: end, by: page) { sum &+= bytes[p] }
+            offset = end
+            progress(Double(offset) / Double(total))
+        }
+        return sum
+    }
 }

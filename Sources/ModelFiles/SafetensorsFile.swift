@@ -185,4 +185,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     public func data(of tensor: SafetensorsTensor) -> UnsafeRawPointer {
         mapping.base + tensor.fileOffset
     }
+
+    /// See `MappedFile.touchAllPages`.
+    @discardableResult
+    public func touchAllPages(progress: (Double) -> Void) -> UInt8 { mapping.touchAllPages(progress: progress) }
 }

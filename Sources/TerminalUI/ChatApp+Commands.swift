@@ -125,7 +125,7 @@ extension ChatApp {
     func modelDescription() -> String {
         let loaded = engine.loaded
         let config = loaded.model.config
-        let size = (try? FileManager.default.attributesOfItem(atPath: options.modelPath)[.size] as? Int) ?? 0
+        let size = loaded.source.byteCount
         return "Model \(config.name) (\(config.architecture.rawValue)) · \(options.modelPath) · \(size >> 20) MiB · \(loaded.weightTypeSummary) (\(loaded.weightTypeMix)) · "
             + "\(config.layerCount) layers, \(config.hiddenSize) wide, \(config.headCount)/\(config.kvHeadCount) heads · "
             + "context \(stats.contextSize) of \(config.trainedContext) trained · loaded in \(Int(loaded.loadSeconds * 1000)) ms"

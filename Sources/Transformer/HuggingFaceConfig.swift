@@ -36,6 +36,9 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
     public static let maxBytes = 1 << 20
 
     public static func load(path: String) throws -> HuggingFaceConfig {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ModelFileError(path: path, field: "file", problem: "missing: a model folder needs config.json (and safetensors weights, tokenizer.json); -m also takes a GGUF file")
+        }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size <= maxBytes else { throw ModelFileError(path: path, field: "file", problem: "is \(size) bytes, too large for a config") }
         let data: Data

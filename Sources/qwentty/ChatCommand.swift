@@ -111,7 +111,7 @@ struct ChatCommand: ParsableCommand {
     private func showLoadProgress(_ loaded: LoadedModel, name: String) {
         let safeName = TerminalSanitizer.sanitize(name, keepNewlines: false)
         var shown = -1
-        loaded.file.touchAllPages { fraction in
+        loaded.source.touchAllPages { fraction in
             let percent = Int(fraction * 100)
             guard percent != shown else { return }
             shown = percent

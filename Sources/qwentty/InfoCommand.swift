@@ -18,7 +18,12 @@ struct InfoCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let file = try GGUFFile(path: modelOption.resolvedPath())
+        let path = try modelOption.resolvedPath()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw UserFacingError("\(path): info describes GGUF files; a Hugging Face folder runs with `qwentty run -m \(path)` and `qwentty -m \(path)`")
+        }
+        let file = try GGUFFile(path: path)
         // Metadata is untrusted text: sanitise everything that came from the file.
         func safe(_ s: String) -> String { TerminalSanitizer.sanitize(s, keepNewlines: false) }
         var lines: [String] = []

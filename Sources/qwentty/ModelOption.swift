@@ -2,10 +2,10 @@ import ArgumentParser
 import Foundation
 import TerminalUI
 
-/// `-m FILE`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
+/// `-m FILE|DIR`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
 /// (the bundled demo model in a checkout) is used.
 struct ModelOption: ParsableArguments {
-    @Option(name: [.customShort("m"), .long], help: "Model file (GGUF). Default: the first .gguf in ./models (a model you put there before the bundled demo), else the installed demo model.")
+    @Option(name: [.customShort("m"), .long], help: "Model: a GGUF file, or a Hugging Face folder (config.json, safetensors, tokenizer.json). Default: the first .gguf in ./models (a model you put there before the bundled demo), else the installed demo model.")
     var model: String?
 
     func resolvedPath() throws -> String {

@@ -67,7 +67,7 @@ struct RunCommand: ParsableCommand {
             promptTokens = loaded.tokenizer.encode(prompt, parseSpecial: true)
         } else {
             guard let template = loaded.template else {
-                throw UserFacingError("\(loaded.file.path): the model has no chat format (<|im_start|>/<|im_end|> tokens); use --raw")
+                throw UserFacingError("\(loaded.source.path): the model has no chat format (<|im_start|>/<|im_end|> tokens); use --raw")
             }
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: .system, content: system)) }

@@ -34,7 +34,7 @@ struct SentimentCommand: ParsableCommand {
     func run() throws {
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads)
         guard let template = loaded.template else {
-            throw UserFacingError("\(loaded.file.path): the model has no chat format, which the sentiment prompt needs")
+            throw UserFacingError("\(loaded.source.path): the model has no chat format, which the sentiment prompt needs")
         }
         let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
                                                  prompt: try chosenPrompt())

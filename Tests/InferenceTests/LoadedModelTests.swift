@@ -10,9 +10,9 @@ final class LoadedModelTests: XCTestCase {
     func testMemoryEstimateIsCheckedAgainstWhatIsAvailable() throws {
         let file = try GGUFFile(path: TestPaths.fixture("tiny-qwen2-f32.gguf"))
         let config = try ModelConfig(gguf: file)
-        XCTAssertNoThrow(try LoadedModel.checkMemory(file: file, config: config, context: 4096, maxContext: 4096, threads: 2,
+        XCTAssertNoThrow(try LoadedModel.checkMemory(source: .gguf(file), config: config, context: 4096, maxContext: 4096, threads: 2,
                                                      available: 1 << 40))
-        XCTAssertThrowsError(try LoadedModel.checkMemory(file: file, config: config, context: 4096, maxContext: 4096, threads: 2,
+        XCTAssertThrowsError(try LoadedModel.checkMemory(source: .gguf(file), config: config, context: 4096, maxContext: 4096, threads: 2,
                                                          available: 1 << 20)) { error in
             let message = "\(error)"
             XCTAssertFalse(message.contains("\n"), message)

@@ -416,3 +416,28 @@ extension CommandLineTests {
         XCTAssertTrue(bad.stderr.contains("expected text<TAB>label"), bad.stderr)
     }
 }
+
+extension CommandLineTests {
+    /// `-m DIR`: a Hugging Face folder (save_pretrained of the tiny fixtures, whose weights are the F32
+    /// GGUF files') runs like the file: `run --raw --temp 0` streams the tokens `transformers` chose.
+    func testHuggingFaceFolderRunsLikeItsGGUF() throws {
+        let fixtures = try ReferenceFixtures.load()
+        for arch in ["qwen2", "qwen3"] {
+            let reference = try XCTUnwrap(fixtures.models.first { $0.file == "tiny-\(arch)-f32.gguf" })
+            let result = try qwentty(["run", "-m", TestPaths.fixture("hf-tiny-\(arch)"), "--raw", "-p", fixtures.prompt_text,
+                                      "--temp", "0", "-n", "32", "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let ids = try jsonLines(result.stdout).compactMap { ($0["id"] as? NSNumber)?.int32Value }
+            let stops: Set<Int32> = [400, 402]
+            XCTAssertEqual(ids, Array(reference.greedy.prefix { !stops.contains($0) }), arch)
+        }
+        let info = try qwentty(["info", "-m", TestPaths.fixture("hf-tiny-qwen2")])
+        XCTAssertNotEqual(info.status, 0)
+        XCTAssertTrue(info.stderr.contains("info describes GGUF files"), info.stderr)
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-empty-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let refused = try qwentty(["run", "-m", empty, "-p", "hi"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("config.json") && !refused.stderr.contains("\n\n"), refused.stderr)
+    }
+}

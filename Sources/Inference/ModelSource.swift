@@ -1,0 +1,126 @@
+import Foundation
+import ModelFiles
+import Tokenizer
+import Transformer
+
+/// Where a loaded model comes from: one GGUF file, or a Hugging Face model folder (`config.json`,
+/// safetensors weights, `tokenizer.json`, and `tokenizer_config.json` for the chat template and the
+/// end-of-sequence token). Everything above the loader asks this, not the format.
+public enum ModelSource {
+    case gguf(GGUFFile)
+    case huggingFace(HuggingFaceWeights, chatTemplate: String?)
+
+    /// The file or folder given.
+    public var path: String {
+        switch self {
+        case .gguf(let file): return file.path
+        case .huggingFace(let weights, _): return weights.path
+        }
+    }
+
+    /// The weights as the engine names them.
+    public var tensorSource: TensorSource {
+        switch self {
+        case .gguf(let file): return file
+        case .huggingFace(let weights, _): return weights
+        }
+    }
+
+    /// Bytes on disk: the GGUF file, or the folder's safetensors files.
+    public var byteCount: Int {
+        switch self {
+        case .gguf(let file): return file.fileSize
+        case .huggingFace(let weights, _): return weights.folder.files.reduce(0) { $0 + $1.fileSize }
+        }
+    }
+
+    /// Every tensor's type and size, and whether it is a matrix (what the weight-type summaries count).
+    public var tensorTypes: [(type: GGMLType, bytes: Int, matrix: Bool)] {
+        switch self {
+        case .gguf(let file):
+            return file.tensors.map { ($0.type, $0.byteCount, $0.dims.count >= 2) }
+        case .huggingFace(let weights, _):
+            return weights.folder.files.flatMap(\.tensors).compactMap { t in t.dtype.ggmlType.map { ($0, t.byteCount, t.shape.count >= 2) } }
+        }
+    }
+
+    /// llama.cpp's name for the file's type (`general.file_type`, "Q4_K_M"), when the file says.
+    public var fileTypeName: String? {
+        guard case .gguf(let file) = self, let code = file.metadata["general.file_type"]?.int else { return nil }
+        return LlamaFileType.names[code]
+    }
+
+    /// The chat template's Jinja source, if the model ships one.
+    public var chatTemplateSource: String? {
+        switch self {
+        case .gguf(let file): return file.metadata["tokenizer.chat_template"]?.string
+        case .huggingFace(_, let template): return template
+        }
+    }
+
+    /// Reads one byte of every page of the weights (see `MappedFile.touchAllPages`), reporting the
+    /// fraction of all bytes done.
+    public func touchAllPages(progress: (Double) -> Void) {
+        switch self {
+        case .gguf(let file):
+            file.touchAllPages(progress: progress)
+        case .huggingFace(let weights, _):
+            let total = Double(max(1, byteCount))
+            var done = 0.0
+            for file in weights.folder.files {
+                file.touchAllPages { progress((done + $0 * Double(file.fileSize)) / total) }
+                done += Double(file.fileSize)
+            }
+        }
+    }
+
+    /// Opens `path`: a folder is read as a Hugging Face model, anything else as a GGUF file.
+    static func open(path: String) throws -> (source: ModelSource, config: ModelConfig, tokenizer: QwenTokenizer) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            let file = try GGUFFile(path: path)
+            return (.gguf(file), try ModelConfig(gguf: file), try QwenTokenizer(gguf: file))
+        }
+        let (weights, config) = try HuggingFaceWeights.open(directory: path)
+        let settings = try TokenizerSettings(directory: path)
+        let tokenizerPath = path + "/tokenizer.json"
+        guard FileManager.default.fileExists(atPath: tokenizerPath) else {
+            throw ModelFileError(path: path, field: "tokenizer.json", problem: "missing: the folder needs the model's tokenizer")
+        }
+        let tokenizer = try QwenTokenizer(huggingFaceJSON: tokenizerPath, eosToken: settings.eosToken)
+        return (.huggingFace(weights, chatTemplate: settings.chatTemplate), config, tokenizer)
+    }
+}
+
+/// What a model folder's `tokenizer_config.json` (and `chat_template.jinja`, where newer `transformers`
+/// put the template) say that the tokenizer itself does not: the chat template and the end token.
+struct TokenizerSettings {
+    var chatTemplate: String?
+    var eosToken: String?
+
+    static let maxBytes = 16 << 20
+
+    init(directory: String) throws {
+        let configPath = directory + "/tokenizer_config.json"
+        if FileManager.default.fileExists(atPath: configPath) {
+            let mapping = try MappedFile(path: configPath)
+            guard mapping.bytes.count <= Self.maxBytes else {
+                throw ModelFileError(path: configPath, field: "file", problem: "is \(mapping.bytes.count) bytes, more than a tokenizer config needs")
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(mapping.bytes))) as? [String: Any] else {
+                throw ModelFileError(path: configPath, field: "file", problem: "is not a JSON object")
+            }
+            chatTemplate = object["chat_template"] as? String
+            // A string, or {"content": "<|im_end|>", …} in older files.
+            eosToken = object["eos_token"] as? String ?? (object["eos_token"] as? [String: Any])?["content"] as? String
+        }
+        let jinjaPath = directory + "/chat_template.jinja"
+        if chatTemplate == nil, FileManager.default.fileExists(atPath: jinjaPath) {
+            let mapping = try MappedFile(path: jinjaPath)
+            guard mapping.bytes.count <= Self.maxBytes, let text = String(bytes: mapping.bytes, encoding: .utf8) else {
+                throw ModelFileError(path: jinjaPath, field: "file", problem: "is not a UTF-8 template of a sensible size")
+            }
+            chatTemplate = text
+        }
+    }
+}
