@@ -23,12 +23,15 @@ public final class LoadedModel {
     /// Positions the sentiment classifier may need: its cached prompt, a message window and the answer.
     public static let classifierContext = 2048
 
-    public init(path: String, threads: Int? = nil, contextSize: Int? = nil) throws {
+    /// `quantizeTo`: a Hugging Face folder's matrices are quantised to that type at load (`--quant`);
+    /// `progress` hears the fraction done.
+    public init(path: String, threads: Int? = nil, contextSize: Int? = nil, quantizeTo: GGMLType? = nil,
+                progress: (Double) -> Void = { _ in }) throws {
         let start = monotonicSeconds()
-        let (source, config, tokenizer) = try ModelSource.open(path: path)
+        pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
+        let (source, config, tokenizer) = try ModelSource.open(path: path, quantizeTo: quantizeTo, pool: pool, progress: progress)
         self.source = source
         self.tokenizer = tokenizer
-        pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
         let context = max(16, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
         self.contextSize = context
         // The sentiment classifier keeps its own cache (cached prompt + a message window), which may be

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import ModelFiles
 import Tokenizer
 import Transformer
@@ -40,7 +41,12 @@ public enum ModelSource {
         case .gguf(let file):
             return file.tensors.map { ($0.type, $0.byteCount, $0.dims.count >= 2) }
         case .huggingFace(let weights, _):
-            return weights.folder.files.flatMap(\.tensors).compactMap { t in t.dtype.ggmlType.map { ($0, t.byteCount, t.shape.count >= 2) } }
+            // As the engine sees them: after `--quant`, matrices in their new type.
+            return HuggingFaceWeights.engineNames(for: weights.folder.tensorNames).compactMap { names in
+                weights.tensorView(named: names.engine).map { view in
+                    (view.type, view.dims.reduce(1, *) / view.type.blockSize * view.type.blockBytes, view.dims.count >= 2)
+                }
+            }
         }
     }
 
@@ -74,10 +80,16 @@ public enum ModelSource {
         }
     }
 
-    /// Opens `path`: a folder is read as a Hugging Face model, anything else as a GGUF file.
-    static func open(path: String) throws -> (source: ModelSource, config: ModelConfig, tokenizer: QwenTokenizer) {
+    /// Opens `path`: a folder is read as a Hugging Face model, anything else as a GGUF file. With
+    /// `quantizeTo`, a folder's matrices are quantised at load (`HuggingFaceWeights.quantize`); a GGUF file
+    /// is refused, since `qwentty quantize` writes a quantised copy once instead of at every start.
+    static func open(path: String, quantizeTo: GGMLType?, pool: ThreadPool,
+                     progress: (Double) -> Void) throws -> (source: ModelSource, config: ModelConfig, tokenizer: QwenTokenizer) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if let quantizeTo {
+                throw ModelFileError(path: path, field: "--quant", problem: "quantising at load is for Hugging Face folders; `qwentty quantize \(path) OUT.gguf --type \(quantizeTo.name)` writes a quantised copy of a GGUF file")
+            }
             let file = try GGUFFile(path: path)
             return (.gguf(file), try ModelConfig(gguf: file), try QwenTokenizer(gguf: file))
         }
@@ -88,6 +100,7 @@ public enum ModelSource {
             throw ModelFileError(path: path, field: "tokenizer.json", problem: "missing: the folder needs the model's tokenizer")
         }
         let tokenizer = try QwenTokenizer(huggingFaceJSON: tokenizerPath, eosToken: settings.eosToken)
+        if let quantizeTo { try weights.quantize(to: quantizeTo, pool: pool, progress: progress) }
         return (.huggingFace(weights, chatTemplate: settings.chatTemplate), config, tokenizer)
     }
 }

@@ -19,6 +19,13 @@ public enum Quantizer {
         }
     }
 
+    /// The type a matrix with rows of `rowLength` is written in when `target` is asked for: the target,
+    /// else llama.cpp's fallback when the row does not fill its blocks, else F16.
+    public static func type(for target: GGMLType, rowLength: Int) -> GGMLType {
+        for candidate in [target, fallback(for: target)] where rowLength % candidate.blockSize == 0 { return candidate }
+        return .f16
+    }
+
     /// Quantises `count` Floats (a multiple of the type's block size) into `dst`.
     public static func quantizeRow(_ type: GGMLType, _ x: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count: Int) {
         switch type {

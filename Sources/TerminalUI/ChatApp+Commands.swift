@@ -196,11 +196,14 @@ extension ChatApp {
         }
         var sampler = settings.sampler
         sampler.seed = UInt64.random(in: 0 ... UInt64(UInt32.max))
-        let request = ModelLoad.Request(path: path ?? options.modelPath,
+        let target = path ?? options.modelPath
+        var isFolder: ObjCBool = false
+        let folder = FileManager.default.fileExists(atPath: target, isDirectory: &isFolder) && isFolder.boolValue
+        let request = ModelLoad.Request(path: target,
                                         contextSize: contextSize ?? engine.session.cache.contextSize,
                                         threads: engine.loaded.pool.threadCount, sampler: sampler,
                                         systemPrompt: systemPrompt, maxReplyTokens: settings.maxReplyTokens,
-                                        chatContext: chatContext)
+                                        quantizeTo: folder ? options.quantizeTo : nil, chatContext: chatContext)
         do {
             pendingLoad = try ModelLoad(request)
         } catch {

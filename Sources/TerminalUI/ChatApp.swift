@@ -1,6 +1,7 @@
 import CCurses
 import Foundation
 import Inference
+import ModelFiles
 import Tokenizer
 
 /// Set by the SIGTERM/SIGHUP handler (a plain global: the only thing a signal handler may touch).
@@ -14,6 +15,8 @@ public final class ChatApp {
     public struct Options {
         public var banner: String?
         public var modelPath = ""
+        /// `--quant`: a Hugging Face folder's matrices are quantised at load (also when `/model` opens one).
+        public var quantizeTo: GGMLType?
         public var theme = Theme.builtInDefault
         public var themes = ThemeLibrary(directories: [])
         public var noColor = false

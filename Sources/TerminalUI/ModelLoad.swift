@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import ModelFiles
 
 /// A model loading on its own thread (`/model FILE`, `/set ctx N`, a chat saved at another context), so
 /// the screen keeps drawing and answering keys meanwhile: reading the tokenizer, the memory check and
@@ -16,6 +17,8 @@ final class ModelLoad: @unchecked Sendable {
         let sampler: SamplerSettings
         let systemPrompt: String?
         let maxReplyTokens: Int
+        /// `--quant`, for a Hugging Face folder (nil for a GGUF file, which is never quantised at load).
+        let quantizeTo: GGMLType?
         /// The context was asked for by the chat (`/set ctx`, a chat saved with one), not by the run: the
         /// chat keeps it and is saved with it.
         let chatContext: Bool
@@ -50,7 +53,8 @@ final class ModelLoad: @unchecked Sendable {
 
     private func run() {
         let result = Result<Engine, Error> {
-            let loaded = try LoadedModel(path: request.path, threads: request.threads, contextSize: request.contextSize)
+            let loaded = try LoadedModel(path: request.path, threads: request.threads, contextSize: request.contextSize,
+                                         quantizeTo: request.quantizeTo)
             return try Engine(loaded: loaded, samplerSettings: request.sampler, systemPrompt: request.systemPrompt,
                               maxReplyTokens: request.maxReplyTokens)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import ModelFiles
 
 /// A Hugging Face model folder's safetensors weights, seen under the engine's (llama.cpp's GGUF) tensor
@@ -11,6 +12,8 @@ public final class HuggingFaceWeights: TensorSource {
     public let folder: SafetensorsFolder
     public var path: String { folder.directory }
     private var converted: [String: UnsafeMutablePointer<Float>] = [:]
+    /// Matrices quantised at load (`quantize(to:)`), by engine name: their type and owned bytes.
+    private var quantized: [String: (type: GGMLType, data: UnsafeMutableRawPointer)] = [:]
 
     public init(folder: SafetensorsFolder) {
         self.folder = folder
@@ -34,6 +37,61 @@ public final class HuggingFaceWeights: TensorSource {
 
     deinit {
         for buffer in converted.values { buffer.deallocate() }
+        for matrix in quantized.values { matrix.data.deallocate() }
+    }
+
+    /// Rewrites every matrix (2-D tensor) in `target` (llama.cpp's fallback, or F16, where a row does not
+    /// fill its blocks), into memory this object owns, rows split over `pool`: a Qwen folder's BF16
+    /// weights then decode at the speed of a quantised GGUF. Vectors stay Floats. `progress` hears the
+    /// fraction of matrices done. A row holding NaN or infinity cannot be quantised and is refused.
+    public func quantize(to target: GGMLType, pool: ThreadPool, progress: (Double) -> Void = { _ in }) throws {
+        let matrices = Self.engineNames(for: folder.tensorNames).filter { (folder.tensor(named: $0.hf)?.shape.count ?? 0) >= 2 }
+        for (done, names) in matrices.enumerated() {
+            guard let tensor = folder.tensor(named: names.hf), let data = folder.data(named: names.hf),
+                  let type = tensor.dtype.ggmlType else { continue }
+            let cols = tensor.ggmlDims[0], rows = tensor.elementCount / max(1, tensor.ggmlDims[0])
+            let chosen = Quantizer.type(for: target, rowLength: cols)
+            let rowBytes = cols / chosen.blockSize * chosen.blockBytes
+            let out = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
+            let source = WeightMatrix(type: type, rows: rows, cols: cols, data: data)
+            var badRow = [Int](repeating: -1, count: pool.threadCount)
+            badRow.withUnsafeMutableBufferPointer { bad in
+                pool.run { thread, threads in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buffer in
+                        guard let x = buffer.baseAddress else { return }
+                        for r in rows * thread / threads ..< rows * (thread + 1) / threads {
+                            source.dequantize(row: r, into: x)
+                            if (0 ..< cols).contains(where: { !x[$0].isFinite }) {
+                                bad[thread] = r
+                                return
+                            }
+                            Quantizer.quantizeRow(chosen, x, out + r * rowBytes, count: cols)
+                        }
+                    }
+                }
+            }
+            if let row = badRow.filter({ $0 >= 0 }).min() {
+                out.deallocate()
+                throw error("tensor '\(names.engine)'", "row \(row) holds NaN or infinity, which \(chosen.name) cannot store")
+            }
+            quantized[names.engine] = (chosen, out)
+            progress(Double(done + 1) / Double(matrices.count))
+        }
+    }
+
+    /// The engine names of a model's Hugging Face tensor names (the inverse of `huggingFaceName`), for the
+    /// names that have one.
+    public static func engineNames(for hfNames: [String]) -> [(engine: String, hf: String)] {
+        let layers = Set(hfNames.compactMap { name -> Int? in
+            let parts = name.split(separator: ".")
+            return parts.count > 2 && parts[0] == "model" && parts[1] == "layers" ? Int(parts[2]) : nil
+        })
+        let perLayer = ["attn_norm.weight", "ffn_norm.weight", "attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias",
+                        "attn_v.weight", "attn_v.bias", "attn_q_norm.weight", "attn_k_norm.weight", "attn_output.weight",
+                        "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"]
+        let candidates = ["token_embd.weight", "output.weight", "output_norm.weight"] + layers.sorted().flatMap { l in perLayer.map { "blk.\(l).\($0)" } }
+        let wanted = Set(hfNames)
+        return candidates.compactMap { name in huggingFaceName(name).flatMap { wanted.contains($0) ? (name, $0) : nil } }
     }
 
     /// The Hugging Face name of an engine tensor name (`blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`),
@@ -61,6 +119,9 @@ public final class HuggingFaceWeights: TensorSource {
     }
 
     public func tensorView(named name: String) -> TensorView? {
+        if let matrix = quantized[name], let hfName = Self.huggingFaceName(name), let tensor = folder.tensor(named: hfName) {
+            return TensorView(type: matrix.type, dims: tensor.ggmlDims, data: UnsafeRawPointer(matrix.data))
+        }
         guard let hfName = Self.huggingFaceName(name), let tensor = folder.tensor(named: hfName),
               let data = folder.data(named: hfName), let type = tensor.dtype.ggmlType else { return nil }
         let dims = tensor.ggmlDims

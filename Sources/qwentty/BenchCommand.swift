@@ -69,7 +69,8 @@ struct BenchCommand: ParsableCommand {
         if sentiment { return try runSentiment() }
         let longest = max(prefillSizes.max() ?? 0, decodeLengths.max() ?? 0)
         let context = depth + longest + 16
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context)
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context,
+                                     quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
         guard context - 16 <= loaded.contextSize else {
             throw UserFacingError("the tests need \(context - 16) positions (-d + the larger of -p and -n) but this model's context holds \(loaded.contextSize)")
         }

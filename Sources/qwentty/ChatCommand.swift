@@ -70,7 +70,9 @@ struct ChatCommand: ParsableCommand {
         }
 
         let path = try modelOption.model ?? config.model ?? modelOption.resolvedPath()
-        let loaded = try LoadedModel(path: path, threads: threadsOption.threads ?? config.threads, contextSize: ctxSize ?? config.contextSize)
+        let quantizeTo = try modelOption.quantization()
+        let loaded = try LoadedModel(path: path, threads: threadsOption.threads ?? config.threads, contextSize: ctxSize ?? config.contextSize,
+                                     quantizeTo: quantizeTo, progress: modelOption.quantizationProgress())
         showLoadProgress(loaded, name: (path as NSString).lastPathComponent)
 
         var settings = SamplerSettings()
@@ -82,6 +84,7 @@ struct ChatCommand: ParsableCommand {
 
         var options = ChatApp.Options()
         options.modelPath = path
+        options.quantizeTo = quantizeTo
         if loaded.model.config.name.contains("demo") {
             options.banner = "This is the bundled demo model: its weights are random, so it babbles. For real answers get a Qwen GGUF (README: Getting a real model) and run `qwentty -m FILE`."
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Kernels
+import ModelFiles
 import TerminalUI
 
 /// `-m FILE|DIR`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
@@ -7,6 +9,29 @@ import TerminalUI
 struct ModelOption: ParsableArguments {
     @Option(name: [.customShort("m"), .long], help: "Model: a GGUF file, or a Hugging Face folder (config.json, safetensors, tokenizer.json). Default: the first .gguf in ./models (a model you put there before the bundled demo), else the installed demo model.")
     var model: String?
+    @Option(name: .customLong("quant"), help: "Quantise a Hugging Face folder's weight matrices at load: \(Quantizer.writableTypes.map(\.name).joined(separator: ", ")) (Q8_0 runs BF16 folders ~2x faster).")
+    var quant: String?
+
+    /// What `--quant` shows while it works (on a terminal; a log gets nothing): the share of matrices done.
+    func quantizationProgress() -> (Double) -> Void {
+        guard let quant, isatty(STDERR_FILENO) == 1 else { return { _ in } }
+        var shown = -1
+        return { fraction in
+            let percent = Int(fraction * 100)
+            guard percent != shown else { return }
+            shown = percent
+            writeErr("\r\u{1B}[2Kquantising the weights to \(quant.uppercased()): \(percent)%" + (percent == 100 ? "\n" : ""))
+        }
+    }
+
+    /// `--quant` as a type (nil when not given).
+    func quantization() throws -> GGMLType? {
+        guard let quant else { return nil }
+        guard let type = Quantizer.writableTypes.first(where: { $0.name.caseInsensitiveCompare(quant) == .orderedSame }) else {
+            throw UserFacingError("unknown --quant '\(quant)'; choose one of \(Quantizer.writableTypes.map(\.name).joined(separator: ", "))")
+        }
+        return type
+    }
 
     func resolvedPath() throws -> String {
         if let model { return model }

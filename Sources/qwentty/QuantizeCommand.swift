@@ -37,12 +37,7 @@ struct QuantizeCommand: ParsableCommand {
             guard SupportedWeightType.isSupported(t.type) else {
                 throw source.error("tensor '\(t.name)'", "type \(t.type.name) cannot be read for requantisation")
             }
-            var chosen: GGMLType = .f32
-            if t.dims.count >= 2 {
-                chosen = target
-                if t.rowLength % chosen.blockSize != 0 { chosen = Quantizer.fallback(for: target) }
-                if t.rowLength % chosen.blockSize != 0 { chosen = .f16 }
-            }
+            let chosen = t.dims.count >= 2 ? Quantizer.type(for: target, rowLength: t.rowLength) : GGMLType.f32
             plan.append(GGUFWriter.TensorEntry(name: t.name, dims: t.dims, type: chosen))
         }
         var metadata: [(String, GGUFValue)] = source.metadataKeys.compactMap { key in

@@ -52,7 +52,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: ctxSize)
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: ctxSize,
+                                     quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
         var settings = SamplerSettings()
         settings.temperature = temp
         settings.topK = topK

@@ -36,6 +36,29 @@ final class HuggingFaceFolderTests: XCTestCase {
         }
     }
 
+    /// `--quant Q8_0` at load writes the same blocks as gguf-py did for `tiny-{arch}-q8_0.gguf` (the
+    /// quantiser follows it operation for operation), so both run the same arithmetic: logits equal
+    /// bit for bit, tokens equal.
+    func testQuantisedAtLoadEqualsTheQuantisedGGUF() throws {
+        for arch in ["qwen2", "qwen3"] {
+            let pool = ThreadPool(threads: 2)
+            let (weights, config) = try HuggingFaceWeights.open(directory: TestPaths.fixture("hf-tiny-\(arch)"))
+            var fractions: [Double] = []
+            try weights.quantize(to: .q8_0, pool: pool) { fractions.append($0) }
+            XCTAssertEqual(fractions.last, 1)
+            XCTAssertEqual(weights.tensorView(named: "blk.0.attn_q.weight")?.type, .q8_0)
+            XCTAssertEqual(weights.tensorView(named: "blk.0.attn_norm.weight")?.type, .f32, "vectors stay Floats")
+            let folder = try QwenModel(source: weights, config: config, pool: pool, maxContext: 64, maxBatch: 8)
+            let file = try QwenModel(file: GGUFFile(path: TestPaths.fixture("tiny-\(arch)-q8_0.gguf")), pool: pool, maxContext: 64, maxBatch: 8)
+            let prompt: [Int32] = [10, 20, 30, 40, 50, 60, 70, 80, 90]
+            let (a, b) = (folder.makeCache(), file.makeCache())
+            try folder.forward(prompt, cache: a)
+            try file.forward(prompt, cache: b)
+            let v = config.vocabularySize
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: folder.logits, count: v)), Array(UnsafeBufferPointer(start: file.logits, count: v)), arch)
+        }
+    }
+
     func testEngineNamesMapToHuggingFaceNames() {
         XCTAssertEqual(HuggingFaceWeights.huggingFaceName("blk.12.attn_q.bias"), "model.layers.12.self_attn.q_proj.bias")
         XCTAssertEqual(HuggingFaceWeights.huggingFaceName("blk.0.ffn_down.weight"), "model.layers.0.mlp.down_proj.weight")

@@ -431,6 +431,13 @@ extension CommandLineTests {
             let stops: Set<Int32> = [400, 402]
             XCTAssertEqual(ids, Array(reference.greedy.prefix { !stops.contains($0) }), arch)
         }
+        // --quant: a folder quantised at load runs; a GGUF file and an unknown type are refused in one line.
+        let quantised = try qwentty(["run", "-m", TestPaths.fixture("hf-tiny-qwen2"), "--quant", "q8_0", "--raw", "-p", "hi", "-n", "2", "--temp", "0"])
+        XCTAssertEqual(quantised.status, 0, quantised.stderr)
+        let gguf = try qwentty(["run", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--quant", "Q8_0", "-p", "hi"])
+        XCTAssertTrue(gguf.status != 0 && gguf.stderr.contains("quantising at load is for Hugging Face folders"), gguf.stderr)
+        let unknown = try qwentty(["run", "-m", TestPaths.fixture("hf-tiny-qwen2"), "--quant", "Q9", "-p", "hi"])
+        XCTAssertTrue(unknown.status != 0 && unknown.stderr.contains("unknown --quant 'Q9'"), unknown.stderr)
         let info = try qwentty(["info", "-m", TestPaths.fixture("hf-tiny-qwen2")])
         XCTAssertNotEqual(info.status, 0)
         XCTAssertTrue(info.stderr.contains("info describes GGUF files"), info.stderr)
