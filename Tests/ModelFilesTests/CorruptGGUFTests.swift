@@ -14,13 +14,7 @@ final class CorruptGGUFTests: XCTestCase {
     private func assertRejected(_ bytes: [UInt8], field: String, problem: String,
                                 file: StaticString = #filePath, line: UInt = #line) {
         let path = temporaryFile(bytes)
-        XCTAssertThrowsError(try GGUFFile(path: path), file: file, line: line) { error in
-            guard let e = error as? ModelFileError else { return XCTFail("not a ModelFileError: \(error)", file: file, line: line) }
-            XCTAssertEqual(e.path, path, file: file, line: line)
-            XCTAssertTrue(e.field.contains(field), "field '\(e.field)' lacks '\(field)'", file: file, line: line)
-            XCTAssertTrue(e.problem.contains(problem), "problem '\(e.problem)' lacks '\(problem)'", file: file, line: line)
-            XCTAssertFalse(e.description.contains("\n"), "message must be one line", file: file, line: line)
-        }
+        assertModelFileError(try GGUFFile(path: path), path: path, field: field, problem: problem, file: file, line: line)
     }
 
     func testValidBuilderFileLoads() throws {

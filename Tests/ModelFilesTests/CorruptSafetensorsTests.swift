@@ -28,13 +28,7 @@ final class CorruptSafetensorsTests: XCTestCase {
     private func assertRejected(_ bytes: [UInt8], field: String, problem: String,
                                 file: StaticString = #filePath, line: UInt = #line) {
         let path = temporaryFile(bytes, name: "bad.safetensors")
-        XCTAssertThrowsError(try SafetensorsFile(path: path), file: file, line: line) { error in
-            guard let e = error as? ModelFileError else { return XCTFail("not a ModelFileError: \(error)", file: file, line: line) }
-            XCTAssertEqual(e.path, path, file: file, line: line)
-            XCTAssertTrue(e.field.contains(field), "field '\(e.field)' lacks '\(field)'", file: file, line: line)
-            XCTAssertTrue(e.problem.contains(problem), "problem '\(e.problem)' lacks '\(problem)'", file: file, line: line)
-            XCTAssertFalse(e.description.contains("\n"), "message must be one line", file: file, line: line)
-        }
+        assertModelFileError(try SafetensorsFile(path: path), path: path, field: field, problem: problem, file: file, line: line)
     }
 
     func testValidFileLoads() throws {
@@ -139,13 +133,7 @@ final class CorruptSafetensorsTests: XCTestCase {
 
     private func assertFolderRejected(_ files: [String: [UInt8]], field: String, problem: String,
                                       file: StaticString = #filePath, line: UInt = #line) throws {
-        let dir = try folder(files)
-        XCTAssertThrowsError(try SafetensorsFolder(directory: dir), file: file, line: line) { error in
-            guard let e = error as? ModelFileError else { return XCTFail("not a ModelFileError: \(error)", file: file, line: line) }
-            XCTAssertTrue(e.field.contains(field), "field '\(e.field)' lacks '\(field)'", file: file, line: line)
-            XCTAssertTrue(e.problem.contains(problem), "problem '\(e.problem)' lacks '\(problem)'", file: file, line: line)
-            XCTAssertFalse(e.description.contains("\n"), file: file, line: line)
-        }
+        assertModelFileError(try SafetensorsFolder(directory: folder(files)), field: field, problem: problem, file: file, line: line)
     }
 
     func testSingleAndShardedFoldersLoad() throws {

@@ -1,4 +1,6 @@
 import Foundation
+import ModelFiles
+import XCTest
 
 /// Writes GGUF bytes field by field, so tests can make files that are wrong in exactly one way.
 struct GGUFBuilder {
@@ -55,4 +57,17 @@ func temporaryFile(_ bytes: [UInt8], name: String = "test.gguf") -> String {
     let path = dir.appendingPathComponent(name).path
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
+}
+
+/// `body` must throw a one-line `ModelFileError` whose field and problem contain the given texts (and,
+/// when `path` is given, that names the file): the contract every model-file reader keeps.
+func assertModelFileError(_ body: @autoclosure () throws -> Any, path: String? = nil, field: String, problem: String,
+                          file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try body(), file: file, line: line) { error in
+        guard let e = error as? ModelFileError else { return XCTFail("not a ModelFileError: \(error)", file: file, line: line) }
+        if let path { XCTAssertEqual(e.path, path, file: file, line: line) }
+        XCTAssertTrue(e.field.contains(field), "field '\(e.field)' lacks '\(field)'", file: file, line: line)
+        XCTAssertTrue(e.problem.contains(problem), "problem '\(e.problem)' lacks '\(problem)'", file: file, line: line)
+        XCTAssertFalse(e.description.contains("\n"), "message must be one line", file: file, line: line)
+    }
 }
