@@ -114,9 +114,9 @@ public final class Engine: @unchecked Sendable {
     public let initialMaxReplyTokens: Int
     private var samplerSettings: SamplerSettings
     private var maxReplyTokens: Int
-    /// Read end of the self-pipe; readable whenever events are waiting.
-    public let wakeDescriptor: Int32
-    private let wakeWriter: Int32
+    /// Readable whenever events are waiting.
+    public var wakeDescriptor: Int32 { wakePipe.readDescriptor }
+    private let wakePipe: WakePipe
     /// The reply request Esc asked to stop (0: none). By id, so a cancel that arrives while the reply
     /// still waits behind its message's badge is not lost when its job starts.
     private let cancelledRequest = Atomic<Int>(0)
@@ -159,25 +159,13 @@ public final class Engine: @unchecked Sendable {
                               systemPrompt: systemPrompt, thinking: false)
         classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
                                               prompt: sentimentPrompt)
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw EngineError.pipe }
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
-        wakeDescriptor = fds[0]
-        wakeWriter = fds[1]
+        wakePipe = try WakePipe()
         let thread = Thread { [weak self] in self?.serve() }
         thread.name = "qwentty-engine"
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
         if classifier != nil, prepareSentiment { enqueue(.prepareSentiment) }
-    }
-
-    enum EngineError: Error { case pipe }
-
-    deinit {
-        close(wakeDescriptor)
-        close(wakeWriter)
     }
 
     /// Queues a job and returns the id its events will carry.
@@ -214,8 +202,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Everything that happened since the last call, in order.
     public func drainEvents() -> [Event] {
-        var scratch = [UInt8](repeating: 0, count: 256)
-        while read(wakeDescriptor, &scratch, scratch.count) > 0 {}
+        wakePipe.drain()
         lock.lock()
         defer { lock.unlock() }
         let out = events
@@ -227,8 +214,7 @@ public final class Engine: @unchecked Sendable {
         lock.lock()
         events.append(event)
         lock.unlock()
-        var byte: UInt8 = 1
-        _ = write(wakeWriter, &byte, 1)
+        wakePipe.wake()
     }
 
     /// The next job: the oldest that is not background work, else the oldest background one.

@@ -26,29 +26,18 @@ final class ModelLoad: @unchecked Sendable {
 
     let request: Request
     /// Readable once the load has finished (either way).
-    let wakeDescriptor: Int32
-    private let wakeWriter: Int32
+    var wakeDescriptor: Int32 { wakePipe.readDescriptor }
+    private let wakePipe: WakePipe
     private let lock = NSLock()
     private var outcome: Result<Engine, Error>?
     private var abandoned = false
 
     init(_ request: Request) throws {
         self.request = request
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw LoadError.pipe }
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        wakeDescriptor = fds[0]
-        wakeWriter = fds[1]
+        wakePipe = try WakePipe()
         let thread = Thread { [self] in run() }
         thread.name = "qwentty-load"
         thread.start()
-    }
-
-    enum LoadError: Error { case pipe }
-
-    deinit {
-        close(wakeDescriptor)
-        close(wakeWriter)
     }
 
     private func run() {
@@ -63,8 +52,7 @@ final class ModelLoad: @unchecked Sendable {
         outcome = result
         lock.unlock()
         if unwanted, case .success(let engine) = result { engine.shutdown() }
-        var byte: UInt8 = 1
-        _ = write(wakeWriter, &byte, 1)
+        wakePipe.wake()
     }
 
     /// The loaded engine or the error, once the load has finished (nil until then).

@@ -64,11 +64,10 @@ extension QwenTokenizer {
                 throw fail("model.merges[\(rank)]", "is neither \"a b\" nor a pair of strings")
             }
         }
-        let ids = Dictionary(tokens.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { first, _ in first })
         var eos: Int32?
         if let eosToken {
-            guard let id = ids[eosToken] else { throw fail("eos_token", "'\(eosToken)' is not in the vocabulary") }
-            eos = id
+            guard let id = tokens.firstIndex(of: eosToken) else { throw fail("eos_token", "'\(eosToken)' is not in the vocabulary") }
+            eos = Int32(id)
         }
         try self.init(tokens: tokens, types: types, merges: merges, bos: nil, eos: eos, eot: nil,
                       error: { field, problem in
