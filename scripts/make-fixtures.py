@@ -24,7 +24,12 @@ What it makes (see Tests/Fixtures/README.md for the file list):
     `save_pretrained` (Tests/Fixtures/hf-tiny-qwen2/, hf-tiny-qwen3/): the weights are those of the F32
     GGUF fixtures, so the references of those files hold for the folders too.
 
-`python scripts/make-fixtures.py --only safetensors` (or `--only hf-folders`) rewrites just those.
+  * published Qwen chat templates (Tests/Fixtures/templates/, see real_templates()) and the token ids
+    `transformers`' apply_chat_template gives for them on the real Qwen vocabularies, single- and
+    multi-turn, with and without a system message, thinking on and off (template-goldens.json).
+
+`python scripts/make-fixtures.py --only safetensors` (or `--only hf-folders`, `--only templates`)
+rewrites just those.
 """
 import json
 import os
@@ -557,6 +562,176 @@ def segment_encode(tok, text):
     return ids
 
 
+REAL_MODEL = os.path.join(ROOT, ".cache", "real-model", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+
+
+def gguf_template(path):
+    field = gguf.GGUFReader(path).fields["tokenizer.chat_template"]
+    return bytes(field.parts[field.data[0]]).decode()
+
+
+def real_templates():
+    """Chat templates as Qwen published them, with where each was read. They are data the tests render,
+    not code: qwentty has no Jinja engine, and these prove that what it renders instead is the same."""
+    return {
+        # llama.cpp's vocab file for Qwen2-architecture models carries Qwen1.5-Chat's template.
+        "qwen1.5-chat": ("ggml-org/llama.cpp models/ggml-vocab-qwen2.gguf (../shared/qwen-tokenizer)",
+                         gguf_template(os.path.join(SHARED_TOKENIZER, "ggml-vocab-qwen2.gguf"))),
+        # The revision of Qwen1.5-1.8B-Chat's tokenizer_config.json that closes the last turn only when a
+        # reply follows (quoted in huggingface/swift-transformers' template tests).
+        "qwen1.5-1.8b-chat": ("Qwen/Qwen1.5-1.8B-Chat tokenizer_config.json",
+            "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+            "{{ '<|im_start|>system\nYou are a helpful assistant<|im_end|>\n' }}{% endif %}"
+            "{{'<|im_start|>' + message['role'] + '\n' + message['content']}}"
+            "{% if (loop.last and add_generation_prompt) or not loop.last %}{{ '<|im_end|>' + '\n'}}{% endif %}"
+            "{% endfor %}{% if add_generation_prompt and messages[-1]['role'] != 'assistant' %}"
+            "{{ '<|im_start|>assistant\n' }}{% endif %}"),
+        "qwen2-instruct": ("Qwen/Qwen2-7B-Instruct tokenizer_config.json",
+            "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+            "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
+            "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+            "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"),
+        # Qwen's own q4_k_m GGUF of Qwen2.5-Coder-0.5B-Instruct (../shared/REAL-MODEL.md), the same
+        # template as Qwen2.5-Instruct's.
+        "qwen2.5-instruct": ("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                             gguf_template(REAL_MODEL)),
+        # Qwen/Qwen3-0.6B's template, as ggml-org/llama.cpp keeps it in models/templates/Qwen-Qwen3-0.6B.jinja.
+        "qwen3": ("Qwen/Qwen3-0.6B tokenizer_config.json", QWEN3_TEMPLATE),
+    }
+
+
+QWEN3_TEMPLATE = r"""{%- if tools %}
+    {{- '<|im_start|>system\n' }}
+    {%- if messages[0].role == 'system' %}
+        {{- messages[0].content + '\n\n' }}
+    {%- endif %}
+    {{- "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}
+{%- else %}
+    {%- if messages[0].role == 'system' %}
+        {{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}
+    {%- endif %}
+{%- endif %}
+{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}
+{%- for message in messages[::-1] %}
+    {%- set index = (messages|length - 1) - loop.index0 %}
+    {%- if ns.multi_step_tool and message.role == "user" and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}
+        {%- set ns.multi_step_tool = false %}
+        {%- set ns.last_query_index = index %}
+    {%- endif %}
+{%- endfor %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- set content = message.content %}
+        {%- set reasoning_content = '' %}
+        {%- if message.reasoning_content is defined and message.reasoning_content is not none %}
+            {%- set reasoning_content = message.reasoning_content %}
+        {%- else %}
+            {%- if '</think>' in message.content %}
+                {%- set content = message.content.split('</think>')[-1].lstrip('\n') %}
+                {%- set reasoning_content = message.content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n') %}
+            {%- endif %}
+        {%- endif %}
+        {%- if loop.index0 > ns.last_query_index %}
+            {%- if loop.last or (not loop.last and reasoning_content) %}
+                {{- '<|im_start|>' + message.role + '\n<think>\n' + reasoning_content.strip('\n') + '\n</think>\n\n' + content.lstrip('\n') }}
+            {%- else %}
+                {{- '<|im_start|>' + message.role + '\n' + content }}
+            {%- endif %}
+        {%- else %}
+            {{- '<|im_start|>' + message.role + '\n' + content }}
+        {%- endif %}
+        {%- if message.tool_calls %}
+            {%- for tool_call in message.tool_calls %}
+                {%- if (loop.first and content) or (not loop.first) %}
+                    {{- '\n' }}
+                {%- endif %}
+                {%- if tool_call.function %}
+                    {%- set tool_call = tool_call.function %}
+                {%- endif %}
+                {{- '<tool_call>\n{"name": "' }}
+                {{- tool_call.name }}
+                {{- '", "arguments": ' }}
+                {%- if tool_call.arguments is string %}
+                    {{- tool_call.arguments }}
+                {%- else %}
+                    {{- tool_call.arguments | tojson }}
+                {%- endif %}
+                {{- '}\n</tool_call>' }}
+            {%- endfor %}
+        {%- endif %}
+        {{- '<|im_end|>\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if loop.first or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\n<tool_response>\n' }}
+        {{- message.content }}
+        {{- '\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\n\n</think>\n\n' }}
+    {%- endif %}
+{%- endif %}"""
+
+
+def template_goldens():
+    """Token ids of transformers' apply_chat_template for each published template, on the real vocab
+    (Qwen3's has <think> and </think>), for the conversations qwentty renders: one turn and several,
+    with and without a system message, earlier replies with reasoning (Qwen3 drops it), thinking on and
+    off; and the last reply as the cache holds it (no generation prompt)."""
+    templates = real_templates()
+    out_dir = os.path.join(OUT, "templates")
+    os.makedirs(out_dir, exist_ok=True)
+    user1 = {"role": "user", "content": "Hi there! <|im_start|>not a tag"}
+    system = {"role": "system", "content": "Be brief."}
+    reply1 = {"role": "assistant", "content": "<think>\nThe user says hi.\n</think>\n\nHello. 你好"}
+    plain1 = {"role": "assistant", "content": "Hello. 你好"}
+    empty_think = {"role": "assistant", "content": "<think>\n\n</think>\n\nHello."}
+    user2 = {"role": "user", "content": "Bye\n"}
+    reply2 = {"role": "assistant", "content": "<think>\nShort answer.\n</think>\n\n\nBye!"}
+    user3 = {"role": "user", "content": "Wait, one more."}
+    conversations = {
+        "single": [user1],
+        "single+system": [system, user1],
+        "multi": [user1, plain1, user2],
+        "multi+system": [system, user1, plain1, user2],
+        "multi+reasoning": [user1, reply1, user2, reply2, user3],
+        "multi+reasoning+system": [system, user1, reply1, user2, reply2, user3],
+        "multi+empty-think": [user1, empty_think, user2],
+    }
+    cases = []
+    for name, (source, text) in templates.items():
+        with open(os.path.join(out_dir, name + ".jinja"), "w") as f:
+            f.write(text)
+        vocab = "tokenizer_qwen3.json" if name == "qwen3" else "tokenizer.json"
+        fast = PreTrainedTokenizerFast(tokenizer_file=os.path.join(SHARED_TOKENIZER, vocab))
+        raw = Tokenizer.from_file(os.path.join(SHARED_TOKENIZER, vocab))
+        runs = [(label, msgs, True) for label, msgs in conversations.items()]
+        runs.append(("last-reply-kept", [user1, reply1, user2, reply2], False))
+        for label, msgs, prompt in runs:
+            for thinking in (True, False):
+                rendered = fast.apply_chat_template(msgs, chat_template=text, tokenize=False,
+                                                    add_generation_prompt=prompt, enable_thinking=thinking)
+                cases.append({"template": name, "vocab": vocab, "conversation": label, "messages": msgs,
+                              "add_generation_prompt": prompt, "thinking": thinking,
+                              "ids": segment_encode(raw, rendered)})
+    with open(os.path.join(OUT, "template-goldens.json"), "w") as f:
+        json.dump({"sources": {k: v[0] for k, v in templates.items()}, "cases": cases}, f, ensure_ascii=True, indent=0)
+
+
 def safetensors_fixtures():
     """F32/F16/BF16 tensors as the reference library writes them. Values are -3 + 0.25·i, exact in all
     three types for the sizes used; the Swift test recomputes them. Shapes include a 3-D and a 1-D tensor."""
@@ -598,6 +773,9 @@ def main():
     if sys.argv[1:] == ["--only", "safetensors"]:
         safetensors_fixtures()
         return
+    if sys.argv[1:] == ["--only", "templates"]:
+        template_goldens()
+        return
     if sys.argv[1:] == ["--only", "hf-folders"]:
         torch.set_num_threads(2)
         tok = train_tokenizer()
@@ -613,6 +791,7 @@ def main():
     quant_vectors()
     tokenizer_goldens()
     chat_goldens(tok)
+    template_goldens()
     safetensors_fixtures()
     hf_folders(tok, tables)
     print("fixtures written to", OUT, file=sys.stderr)

@@ -7,9 +7,12 @@ import Transformer
 /// once, by whoever shows and saves the chat (the chat screen's transcript), and comes back here only
 /// to rebuild (`restore`). So there is no second copy of the messages to keep in step with the first.
 ///
-/// The cache always holds exactly the rendered conversation so far. A reply that ended on `<|im_end|>`
-/// leaves that token unfed (it was sampled, not computed); it is fed, with the turn separator, at the
-/// start of the next turn. A reply cut short (cancel, token limit) is closed the same way.
+/// The cache always holds exactly the rendered conversation so far: the tokens `apply_chat_template`
+/// gives for it. A reply that ended on `<|im_end|>` leaves that token unfed (it was sampled, not
+/// computed); it is fed, with the turn separator, at the start of the next turn. A reply cut short
+/// (cancel, token limit) is closed the same way. With Qwen3's template, when the next message comes, the
+/// reply is first settled into the form the template gives an earlier reply (`settleLastReply`): its
+/// reasoning leaves the conversation.
 ///
 /// When the context fills (before a message, or in the middle of a reply) the oldest whole exchanges
 /// leave it: the system prompt stays, the rest is prefilled again at its new positions (exact, unlike
@@ -93,6 +96,7 @@ public final class ChatSession {
         guard system.count + turn.count < cache.contextSize else {
             throw ChatError.messageTooLong(tokens: system.count + turn.count, contextSize: cache.contextSize)
         }
+        try settleLastReply()
         if tokens.isEmpty { systemLength = system.count }
         var prompt = pendingTokens(forUserText: text)
         // Room for the prompt and a fair part of the reply; trimming now is cheaper than in mid-reply.
@@ -159,6 +163,31 @@ public final class ChatSession {
         tokens = Array((tokens + turn + result.tokens).prefix(cache.count))
         turnStarts.append(start)
         return result
+    }
+
+    /// Rewrites the last reply into the tokens Qwen3's template gives it once a user message follows,
+    /// from the first token that differs: the reasoning (or the empty think block of a reply made with
+    /// thinking off) goes, and the answer moves up and is encoded afresh from its text, as
+    /// `apply_chat_template` and the tokenizer would. Other templates write a reply as it was said, so its
+    /// sampled tokens stay (as llama.cpp keeps them).
+    private func settleLastReply() throws {
+        guard template.supportsThinking, let exchange = turnStarts.last, cache.count == tokens.count,
+              let header = tokens[exchange...].lastIndex(of: template.generationPrompt()[0]) else { return }
+        let opening = template.generationPrompt()
+        guard tokens[header...].starts(with: opening) else { return }
+        let reply = generator.tokenizer.decode(Array(tokens[(header + opening.count)...]))
+        let settled = template.replyTurn(template.replyContent(reply, keepsReasoning: false))
+        let held = tokens[header...]
+        let same = zip(settled, held).prefix { $0 == $1 }.count
+        guard same < settled.count || same < held.count else { return }
+        cache.truncate(to: header + same)
+        do {
+            if same < settled.count { try generator.model.forward(Array(settled[same...]), cache: cache) }
+        } catch {
+            reset()  // the cache no longer matches anything: start over rather than lie
+            throw error
+        }
+        tokens = Array(tokens[..<(header + same)] + settled[same...])
     }
 
     /// Drops the fewest oldest exchanges that bring the conversation (with the turn in progress) down
@@ -241,8 +270,11 @@ public final class ChatSession {
         // Newest first: add exchanges while the system turn, the closings between them and they fit.
         var bodies: [[Int32]] = []
         var length = system.count
-        for pair in pairs.reversed() {
-            let body = userTurn(pair.user) + generator.tokenizer.encode(pair.reply)
+        for (index, pair) in pairs.enumerated().reversed() {
+            // The last reply as the cache holds a reply just made (Qwen3 keeps its reasoning), earlier ones
+            // as the template re-renders them.
+            let content = template.replyContent(pair.reply, keepsReasoning: index == pairs.count - 1)
+            let body = template.turn(ChatMessage(role: .user, content: pair.user)) + template.replyTurn(content)
             let added = body.count + (bodies.isEmpty ? 0 : closing.count)
             guard length + added <= limit else { break }
             bodies.append(body)

@@ -11,20 +11,10 @@ extension ChatSession {
     }
 }
 
-/// A conversation longer than the context: the oldest exchanges leave it, the system turn stays, and the
-/// cache still equals a fresh prefill of what the session says it holds.
-final class ContextTrimTests: XCTestCase {
-    /// A short system prompt: the tiny fixture's vocabulary spells the default one in ~90 tokens.
-    private func session(contextSize: Int, systemPrompt: String? = "Be brief.") throws -> (LoadedModel, ChatSession) {
-        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: contextSize)
-        let template = try XCTUnwrap(loaded.template)
-        return (loaded, ChatSession(generator: loaded.generator, template: template, contextSize: contextSize,
-                                    systemPrompt: systemPrompt))
-    }
-
+extension XCTestCase {
     /// The cache must hold exactly `chat.tokens`: the logits of one more token on top of it equal those of
     /// prefilling `tokens` and that token from scratch. Same float operations per token: 1e-4 is loose.
-    private func assertCacheMatchesTokens(_ loaded: LoadedModel, _ chat: ChatSession, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertCacheMatchesTokens(_ loaded: LoadedModel, _ chat: ChatSession, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(chat.cache.count, chat.tokens.count, "cache length", file: file, line: line)
         let probe: [Int32] = [chat.template.endOfTurn]
         try loaded.model.forward(probe, cache: chat.cache)
@@ -35,6 +25,18 @@ final class ContextTrimTests: XCTestCase {
         for i in stride(from: 0, to: incremental.count, by: 97) {
             XCTAssertEqual(incremental[i], loaded.model.logits[i], accuracy: 1e-4, "logit \(i)", file: file, line: line)
         }
+    }
+}
+
+/// A conversation longer than the context: the oldest exchanges leave it, the system turn stays, and the
+/// cache still equals a fresh prefill of what the session says it holds.
+final class ContextTrimTests: XCTestCase {
+    /// A short system prompt: the tiny fixture's vocabulary spells the default one in ~90 tokens.
+    private func session(contextSize: Int, systemPrompt: String? = "Be brief.") throws -> (LoadedModel, ChatSession) {
+        let loaded = try LoadedModel(path: TestPaths.fixture("tiny-qwen2-f32.gguf"), threads: 2, contextSize: contextSize)
+        let template = try XCTUnwrap(loaded.template)
+        return (loaded, ChatSession(generator: loaded.generator, template: template, contextSize: contextSize,
+                                    systemPrompt: systemPrompt))
     }
 
     func testFullContextDropsTheOldestExchangesAndGoesOn() throws {
