@@ -41,8 +41,9 @@ public final class Engine: @unchecked Sendable {
         case classify(String, Priority)
         /// Go on with the last reply where it stopped (its events carry this job's id).
         case continueReply
-        /// Sampling and the reply limit for the replies after this job (the running seed is kept).
-        case configure(SamplerSettings, maxReplyTokens: Int)
+        /// Sampling, the reply limit and (Qwen3) thinking for the replies after this job (the running
+        /// seed is kept).
+        case configure(SamplerSettings, maxReplyTokens: Int, thinking: Bool)
         /// Take back the last exchange (/edit; /regen follows it with `.send` of the same message).
         case dropLastExchange
         /// Forget the conversation.
@@ -156,7 +157,7 @@ public final class Engine: @unchecked Sendable {
         initialSamplerSettings = samplerSettings
         initialMaxReplyTokens = maxReplyTokens
         session = ChatSession(generator: loaded.generator, template: template, contextSize: loaded.contextSize,
-                              systemPrompt: systemPrompt, thinking: false)
+                              systemPrompt: systemPrompt, thinking: true)
         classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
                                               prompt: sentimentPrompt)
         wakePipe = try WakePipe()
@@ -257,11 +258,12 @@ public final class Engine: @unchecked Sendable {
             answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
                 try session.continueReply(sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
             }
-        case .configure(let settings, let limit):
+        case .configure(let settings, let limit, let thinking):
             let seed = samplerSettings.seed
             samplerSettings = settings
             samplerSettings.seed = seed
             maxReplyTokens = limit
+            session.thinking = thinking
         case .dropLastExchange:
             session.dropLastExchange()
         case .reset:

@@ -15,6 +15,8 @@ public final class LoadedModel {
     public let pool: ThreadPool
     public let contextSize: Int
     public let loadSeconds: Double
+    /// Sampling when no option says otherwise: a folder's `generation_config.json` over Qwen2.5-Instruct's.
+    public let samplerDefaults: SamplerSettings
 
     /// Default context when none is asked for: enough for a long chat, while the F32 KV cache of
     /// Qwen2.5-0.5B (24 layers × 128 key/value floats × 2 × 4 bytes per position) stays at 96 MiB instead
@@ -29,7 +31,16 @@ public final class LoadedModel {
                 progress: (Double) -> Void = { _ in }) throws {
         let start = monotonicSeconds()
         pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
-        let (source, config, tokenizer) = try ModelSource.open(path: path, quantizeTo: quantizeTo, pool: pool, progress: progress)
+        let (source, config, tokenizer, generation) = try ModelSource.open(path: path, quantizeTo: quantizeTo, pool: pool, progress: progress)
+        let generationPath = path + "/generation_config.json"
+        samplerDefaults = try generation?.samplerSettings(base: SamplerSettings(), path: generationPath) ?? SamplerSettings()
+        var stops: Set<Int32> = []
+        for id in generation?.eos_token_id ?? [] {
+            guard id >= 0, id < tokenizer.vocabularySize else {
+                throw ModelFileError(path: generationPath, field: "eos_token_id", problem: "\(id) is not a token of the \(tokenizer.vocabularySize)-token vocabulary")
+            }
+            stops.insert(Int32(id))
+        }
         self.source = source
         self.tokenizer = tokenizer
         let context = max(16, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
@@ -42,7 +53,7 @@ public final class LoadedModel {
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
             throw source.tensorSource.error("tokenizer", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
         }
-        generator = TextGenerator(model: model, tokenizer: tokenizer)
+        generator = TextGenerator(model: model, tokenizer: tokenizer, extraStopTokens: stops)
         template = try? ChatTemplate(tokenizer: tokenizer, templateSource: source.chatTemplateSource)
         loadSeconds = monotonicSeconds() - start
     }

@@ -83,25 +83,26 @@ public enum ModelSource {
     /// Opens `path`: a folder is read as a Hugging Face model, anything else as a GGUF file. With
     /// `quantizeTo`, a folder's matrices are quantised at load (`HuggingFaceWeights.quantize`); a GGUF file
     /// is refused, since `qwentty quantize` writes a quantised copy once instead of at every start.
-    static func open(path: String, quantizeTo: GGMLType?, pool: ThreadPool,
-                     progress: (Double) -> Void) throws -> (source: ModelSource, config: ModelConfig, tokenizer: QwenTokenizer) {
+    static func open(path: String, quantizeTo: GGMLType?, pool: ThreadPool, progress: (Double) -> Void) throws
+        -> (source: ModelSource, config: ModelConfig, tokenizer: QwenTokenizer, generation: GenerationConfig?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             if let quantizeTo {
                 throw ModelFileError(path: path, field: "--quant", problem: "quantising at load is for Hugging Face folders; `qwentty quantize \(path) OUT.gguf --type \(quantizeTo.name)` writes a quantised copy of a GGUF file")
             }
             let file = try GGUFFile(path: path)
-            return (.gguf(file), try ModelConfig(gguf: file), try QwenTokenizer(gguf: file))
+            return (.gguf(file), try ModelConfig(gguf: file), try QwenTokenizer(gguf: file), nil)
         }
         let (weights, config) = try HuggingFaceWeights.open(directory: path)
         let settings = try TokenizerSettings(directory: path)
+        let generation = try GenerationConfig.load(directory: path)
         let tokenizerPath = path + "/tokenizer.json"
         guard FileManager.default.fileExists(atPath: tokenizerPath) else {
             throw ModelFileError(path: path, field: "tokenizer.json", problem: "missing: the folder needs the model's tokenizer")
         }
         let tokenizer = try QwenTokenizer(huggingFaceJSON: tokenizerPath, eosToken: settings.eosToken)
         if let quantizeTo { try weights.quantize(to: quantizeTo, pool: pool, progress: progress) }
-        return (.huggingFace(weights, chatTemplate: settings.chatTemplate), config, tokenizer)
+        return (.huggingFace(weights, chatTemplate: settings.chatTemplate), config, tokenizer, generation)
     }
 }
 

@@ -19,12 +19,6 @@ public struct SamplerSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// Qwen's 1.05, except at temperature 0, where "greedy" means the model's own most likely token: a
-    /// penalty there would quietly change the answer.
-    public static func defaultRepetitionPenalty(temperature: Float) -> Float {
-        temperature == 0 ? 1 : 1.05
-    }
-
     public static var greedy: SamplerSettings {
         var s = SamplerSettings()
         s.temperature = 0

@@ -14,14 +14,20 @@ public final class TextGenerator {
     public let model: QwenModel
     public let tokenizer: QwenTokenizer
 
-    public init(model: QwenModel, tokenizer: QwenTokenizer) {
+    /// Stops besides the tokenizer's own: a folder's `generation_config.json` `eos_token_id`s.
+    public let extraStopTokens: Set<Int32>
+
+    public init(model: QwenModel, tokenizer: QwenTokenizer, extraStopTokens: Set<Int32> = []) {
         self.model = model
         self.tokenizer = tokenizer
+        self.extraStopTokens = extraStopTokens
     }
 
-    /// Token ids that end generation: the file's end-of-sequence and end-of-turn tokens.
+    /// Token ids that end generation: the file's end-of-sequence and end-of-turn tokens, and any the
+    /// folder's generation config names.
     public var stopTokens: Set<Int32> {
         Set([tokenizer.eosID, tokenizer.eotID, tokenizer.imEndID, tokenizer.id(of: "<|endoftext|>")].compactMap { $0 })
+            .union(extraStopTokens)
     }
 
     public struct Result {

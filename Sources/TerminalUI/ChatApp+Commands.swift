@@ -71,7 +71,7 @@ extension ChatApp {
                     return perform(.system(.some(setting.value.lowercased() == "default" ? nil : setting.value)), draft: draft)
                 }
                 transcript.append(.notice, try settings.set(setting.key, setting.value))
-                engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
+                sendSettings()
                 saveSession()
             } catch {
                 transcript.append(.notice, "\(error)")
@@ -114,12 +114,50 @@ extension ChatApp {
             mouseOn.toggle()
             applyMouse()
             transcript.append(.notice, mouseOn ? "Mouse capture on: the wheel scrolls (Shift+drag selects in most terminals)." : "Mouse capture off: the terminal's own selection works; PgUp/PgDn scroll.")
+        case .think(let setting):
+            think(setting)
         case .unknown(let name):
             transcript.append(.notice, "Unknown command \(name): /help lists them (start a message with // to send a literal /).")
         case .invalid(let message):
             transcript.append(.notice, message)
             editor.insert(draft)
         }
+    }
+
+    /// `/think`: whether a Qwen3 model thinks before answering (from the next reply on), and whether its
+    /// thinking is shown unfolded.
+    func think(_ setting: SlashCommand.ThinkSetting?) {
+        let thinks = engine.session.template.supportsThinking
+        switch setting {
+        case .on?, .off?:
+            guard thinks else {
+                transcript.append(.notice, "This model's chat template has no think blocks (Qwen3's have): /think on|off changes nothing here.")
+                return
+            }
+            settings.thinking = setting == .on
+            sendSettings()
+            transcript.append(.notice, settings.thinking ? "Thinking on: the model reasons before it answers, from the next reply (/think show unfolds it)."
+                                                         : "Thinking off: the model answers at once, from the next reply.")
+        case .show?, .hide?:
+            transcript.showsReasoning = setting == .show
+            transcript.append(.notice, transcript.showsReasoning ? "Thinking is shown unfolded (dimmed)." : "Thinking is folded to one line.")
+        case nil:
+            guard thinks else {
+                transcript.append(.notice, "This model's chat template has no think blocks (Qwen3's have).")
+                return
+            }
+            transcript.append(.notice, "Thinking \(settings.thinking ? "on" : "off"), shown \(transcript.showsReasoning ? "unfolded" : "folded") (/think on|off|show|hide).")
+        }
+    }
+
+    /// Sends the settings replies are made with (sampling, reply limit, thinking) to the engine.
+    func sendSettings() {
+        engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens, thinking: settings.thinking))
+    }
+
+    /// A model whose chat template qwentty does not render says so when it is loaded.
+    func noteTemplate() {
+        if let warning = engine.session.template.warning { transcript.append(.notice, "Chat template: " + warning + ".") }
     }
 
     func modelDescription() -> String {
@@ -243,7 +281,7 @@ extension ChatApp {
         options.modelPath = load.request.path
         if load.request.chatContext { settings.contextSize = load.request.contextSize }
         // A `/set` made while the model loaded went to the old engine: the new one gets today's values.
-        engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
+        sendSettings()
         badgeRequests = [:]
         describeModel()
         stats.contextUsed = 0
@@ -251,6 +289,7 @@ extension ChatApp {
         var note = "Model \(loaded.model.config.name) (\(loaded.weightTypeSummary)) from \(load.request.path), context \(loaded.contextSize) tokens"
         if load.request.contextSize > loaded.contextSize { note += " (the model's maximum)" }
         transcript.append(.notice, note + String(format: ", loaded in %.0f ms.", loaded.loadSeconds * 1000))
+        noteTemplate()
         let history = currentChat().chatMessages
         if history.isEmpty {
             busy = false
@@ -278,7 +317,7 @@ extension ChatApp {
         systemPrompt = chat.systemPrompt
         if let saved = chat.settings {
             for problem in settings.restore(saved) { transcript.append(.notice, "saved settings: " + problem) }
-            engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens))
+            sendSettings()
         }
         viewport.followBottom()
         transcript.append(.notice, "Opened \(chat.messages.count) messages from \(path); rebuilding the context…")

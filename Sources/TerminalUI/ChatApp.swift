@@ -93,6 +93,7 @@ public final class ChatApp {
         systemPrompt = engine.session.systemPrompt
         settings = RuntimeSettings(sampler: engine.initialSamplerSettings, maxReplyTokens: engine.initialMaxReplyTokens)
         describeModel()
+        noteTemplate()
         stats.sampleMemory()
         if let (chat, path) = options.resume { open(chat, from: path) }
         if let banner = options.banner { transcript.append(.notice, banner) }
@@ -201,8 +202,10 @@ public final class ChatApp {
             }
             // The reply's badge is background work: a message sent meanwhile goes first. (A continued
             // reply is classified whole, as the transcript shows it.)
-            if engine.classifier != nil, let index = transcript.index(ofID: entry), !transcript.entries[index].text.isEmpty {
-                badgeRequests[engine.enqueue(.classify(transcript.entries[index].text, .background))] = entry
+            // A Qwen3 reply is judged by its answer, not by its thinking.
+            if engine.classifier != nil, let index = transcript.index(ofID: entry) {
+                let answer = engine.session.template.answer(of: transcript.entries[index].text)
+                if !answer.isEmpty { badgeRequests[engine.enqueue(.classify(answer, .background))] = entry }
             }
             stats.replyFinished(result, contextUsed: summary.contextUsed)
             busy = false

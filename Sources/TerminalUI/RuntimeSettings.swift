@@ -9,6 +9,8 @@ public struct RuntimeSettings: Equatable {
     /// The context this chat asked for with `/set ctx` (nil: the run's `-c` or config). It is a setting of
     /// the model load, so the chat screen applies it (by loading the model again), not the engine.
     public var contextSize: Int?
+    /// Qwen3: whether the model thinks before it answers (`/think on|off`; the template's default is on).
+    public var thinking = true
 
     public init(sampler: SamplerSettings, maxReplyTokens: Int) {
         self.sampler = sampler
@@ -83,6 +85,8 @@ public struct RuntimeSettings: Equatable {
         public var temp: Float, top_k: Int, top_p: Float, min_p: Float, repeat_penalty: Float, max_tokens: Int
         /// Absent in chats that never used `/set ctx` (and in files from before it was saved).
         public var ctx: Int?
+        /// Absent in files from before `/think`.
+        public var think: Bool?
     }
 
     /// The smallest context `/set ctx` takes (and a saved chat may ask for).
@@ -90,7 +94,7 @@ public struct RuntimeSettings: Equatable {
 
     public var saved: Saved {
         Saved(temp: sampler.temperature, top_k: sampler.topK, top_p: sampler.topP, min_p: sampler.minP,
-              repeat_penalty: sampler.repetitionPenalty, max_tokens: maxReplyTokens, ctx: contextSize)
+              repeat_penalty: sampler.repetitionPenalty, max_tokens: maxReplyTokens, ctx: contextSize, think: thinking)
     }
 
     /// Takes the saved values back through `set`, so a hand-edited file gets the same checks as `/set`;
@@ -102,6 +106,7 @@ public struct RuntimeSettings: Equatable {
                              ("min_p", "\(saved.min_p)"), ("repeat_penalty", "\(saved.repeat_penalty)"), ("max_tokens", "\(saved.max_tokens)")] {
             do { _ = try set(key, value) } catch { problems.append("\(error)") }
         }
+        thinking = saved.think ?? true
         contextSize = nil
         if let ctx = saved.ctx {
             if ctx >= Self.minimumContext { contextSize = ctx } else { problems.append("/set ctx: expected a token count of at least \(Self.minimumContext), got '\(ctx)'") }

@@ -28,6 +28,9 @@ public enum SlashCommand: Equatable {
     /// nil: details of the model; a path: switch to that model file.
     case model(String?)
     case mouse
+    /// Qwen3's reasoning: `/think on|off` lets the model think or not; `show|hide` unfolds or folds it.
+    /// nil: say how things stand.
+    case think(ThinkSetting?)
     case quit
     case unknown(String)
     /// A known command with arguments it cannot take; the message says what it expects.
@@ -38,6 +41,8 @@ public enum SlashCommand: Equatable {
         public let key: String
         public let value: String
     }
+
+    public enum ThinkSetting: String, Equatable { case on, off, show, hide }
 
     public enum CopyTarget: Equatable {
         /// The n-th reply counted back from the last (1 = the last reply).
@@ -66,6 +71,7 @@ public enum SlashCommand: Equatable {
         ("/stats", "toggle the stats pane (also F2)"),
         ("/model [FILE]", "model details, or switch to another model file"),
         ("/mouse", "mouse capture on/off (off: terminal selects)"),
+        ("/think [on|off|show|hide]", "Qwen3: let the model think first or not; unfold or fold its thinking"),
         ("/quit", "leave (also Ctrl-D)"),
     ]
 
@@ -108,6 +114,10 @@ public enum SlashCommand: Equatable {
         case "stats": return noArgument(.stats)
         case "model": return .model(hasArgument ? argument : nil)
         case "mouse": return noArgument(.mouse)
+        case "think":
+            if !hasArgument { return .think(nil) }
+            guard let setting = ThinkSetting(rawValue: argument.lowercased()) else { return .invalid("/think takes on, off, show or hide") }
+            return .think(setting)
         case "quit", "exit", "q": return noArgument(.quit)
         default: return .unknown("/" + name)
         }

@@ -20,10 +20,22 @@ public struct Transcript {
         public var cut = false
         /// The reply stopped at the reply-token limit (`-n`, `max_tokens`): shown apart from a cut.
         public var hitLimit = false
-        /// Replies are markdown, parsed as they stream (user text is shown verbatim).
+        /// Replies are markdown, parsed as they stream (user text is shown verbatim). A Qwen3 reply's
+        /// think block is kept apart, in `reasoning`: only the answer is markdown.
         var markdown: MarkdownStream?
+        /// The reasoning of a reply that opened with `<think>` (sanitised), shown folded and dimmed.
+        var reasoning: Reasoning?
+        /// The start of a reply until it is known whether it opens a think block (nil once known).
+        var undecided: String? = ""
         /// Bumped on every change, so cached layout knows when it is stale.
         var version = 0
+    }
+
+    /// A reply's think block as it streams: open until `</think>` arrives.
+    struct Reasoning {
+        var text = ""
+        var open = true
+        var words: Int { text.split(whereSeparator: \.isWhitespace).count }
     }
 
     public enum Style: Equatable {
@@ -57,13 +69,21 @@ public struct Transcript {
     /// redraw wraps only lines completed since the last one, plus the unfinished last line.
     private var streamCache: (entry: Int, width: Int, count: Int, lines: [Line]) = (-1, 0, 0, [])
 
+    /// Replies' reasoning unfolded (`/think show`), dimmed; folded to one line otherwise.
+    public var showsReasoning = false {
+        didSet { if showsReasoning != oldValue { layoutCache.removeAll() } }
+    }
+
     public init() {}
 
     /// Appends an entry and returns its id (stable: later events find the entry by it).
     @discardableResult
     public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) -> Int {
         var entry = Entry(role: role, text: text, shown: Self.clean(text), streaming: streaming)
-        if role == .assistant { entry.markdown = MarkdownStream(entry.shown) }
+        if role == .assistant {
+            entry.markdown = MarkdownStream("")
+            Self.route(entry.shown, into: &entry)
+        }
         entry.id = nextID
         nextID += 1
         entries.append(entry)
@@ -77,8 +97,42 @@ public struct Transcript {
         let cleaned = Self.clean(text)
         entries[index].text += text
         entries[index].shown += cleaned
-        entries[index].markdown?.append(cleaned)
+        if entries[index].role == .assistant { Self.route(cleaned, into: &entries[index]) }
         entries[index].version += 1
+    }
+
+    /// Sends a reply's new text to its think block or to its markdown answer. A reply that starts with
+    /// `<think>` (Qwen3's reasoning; the tag is one token, so it arrives whole) is reasoning until
+    /// `</think>`; the answer after it starts at its first line that is not blank, as Qwen3's template
+    /// reads it.
+    private static func route(_ text: String, into entry: inout Entry) {
+        var text = text
+        if let held = entry.undecided {
+            let start = (held + text).drop { $0 == "\n" }
+            if "<think>".hasPrefix(start), entry.streaming {  // not known yet: hold it back
+                entry.undecided = held + text
+                return
+            }
+            entry.undecided = nil
+            if start.hasPrefix("<think>") {
+                entry.reasoning = Reasoning()
+                text = String(start.dropFirst("<think>".count))
+            } else {
+                text = String(start)
+            }
+        }
+        if var reasoning = entry.reasoning, reasoning.open {
+            reasoning.text += text
+            guard let end = reasoning.text.range(of: "</think>") else {
+                entry.reasoning = reasoning
+                return
+            }
+            text = String(reasoning.text[end.upperBound...].drop { $0 == "\n" })
+            reasoning.text = String(reasoning.text[..<end.lowerBound]).trimmingCharacters(in: .newlines)
+            reasoning.open = false
+            entry.reasoning = reasoning
+        }
+        entry.markdown?.append(text)
     }
 
     public mutating func finish(entry id: Int, cut: Bool, hitLimit: Bool = false) {
@@ -86,6 +140,7 @@ public struct Transcript {
         entries[index].streaming = false
         entries[index].cut = cut
         entries[index].hitLimit = hitLimit
+        if entries[index].undecided != nil { Self.route("", into: &entries[index]) }  // what was held back
         entries[index].version += 1
     }
 
@@ -175,8 +230,23 @@ public struct Transcript {
             if entry.cut { runs.append(StyledRun(" (cut)", .dim)) }
             if entry.hitLimit { runs.append(StyledRun(" (token limit)", .dim)) }
             out.append(Line(runs: runs + badge(entry)))
+            if let reasoning = entry.reasoning { out += reasoningLines(reasoning, width: width) }
             out += markdownLines(entry.markdown ?? MarkdownStream(entry.shown), entry: index, width: width)
         }
+        return out
+    }
+
+    /// A think block: one dim line when folded ("▸ thinking… 42 words" while it streams), or the whole
+    /// reasoning dimmed under a "▾" line when `showsReasoning`.
+    private func reasoningLines(_ reasoning: Reasoning, width: Int) -> [Line] {
+        let words = reasoning.words
+        let count = "\(words) word\(words == 1 ? "" : "s")"
+        guard showsReasoning else {
+            let what = reasoning.open ? "▸ thinking… \(count)" : "▸ thought: \(count) (/think show unfolds)"
+            return [Line(runs: [StyledRun("  " + what, .dim)])]
+        }
+        var out = [Line(runs: [StyledRun("  ▾ " + (reasoning.open ? "thinking… " : "thought: ") + count, .dim)])]
+        for l in TextWrapper.wrap(reasoning.text, width: max(1, width - 4)) { out.append(Line(runs: [StyledRun("    " + l, .dim)])) }
         return out
     }
 

@@ -36,26 +36,8 @@ public struct HuggingFaceConfig: Codable, Sendable, Equatable {
     public static let maxBytes = 1 << 20
 
     public static func load(path: String) throws -> HuggingFaceConfig {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ModelFileError(path: path, field: "file", problem: "missing: a model folder needs config.json (and safetensors weights, tokenizer.json); -m also takes a GGUF file")
-        }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size <= maxBytes else { throw ModelFileError(path: path, field: "file", problem: "is \(size) bytes, too large for a config") }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ModelFileError(path: path, field: "file", problem: "cannot be read (\(error.localizedDescription))")
-        }
-        do {
-            return try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
-        } catch DecodingError.keyNotFound(let key, _) {
-            throw ModelFileError(path: path, field: key.stringValue, problem: "missing")
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            throw ModelFileError(path: path, field: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "has the wrong type")
-        } catch {
-            throw ModelFileError(path: path, field: "file", problem: "is not a valid config.json (\(error.localizedDescription))")
-        }
+        try JSONModelFile.decode(HuggingFaceConfig.self, path: path, maxBytes: maxBytes,
+                                 missing: "missing: a model folder needs config.json (and safetensors weights, tokenizer.json); -m also takes a GGUF file")
     }
 }
 

@@ -21,7 +21,7 @@ struct ChatCommand: ParsableCommand {
     var ctxSize: Int?
     @Option(name: .long, help: "System prompt (default: the model's own).")
     var system: String?
-    @Option(name: .long, help: "Temperature; 0 is greedy (default 0.7).")
+    @Option(name: .long, help: "Temperature; 0 is greedy (default: a model folder's generation_config.json, else 0.7).")
     var temp: Float?
     @Option(name: [.customShort("n"), .long], help: "Most tokens in one reply (default 512).")
     var maxTokens: Int?
@@ -75,9 +75,10 @@ struct ChatCommand: ParsableCommand {
                                      quantizeTo: quantizeTo, progress: modelOption.quantizationProgress())
         showLoadProgress(loaded, name: (path as NSString).lastPathComponent)
 
-        var settings = SamplerSettings()
-        settings.temperature = temp ?? config.temperature ?? 0.7
-        settings.repetitionPenalty = SamplerSettings.defaultRepetitionPenalty(temperature: settings.temperature)
+        // A model folder's generation_config.json gives the defaults; the config file and options win.
+        var settings = loaded.samplerDefaults
+        settings.temperature = temp ?? config.temperature ?? settings.temperature
+        if settings.temperature == 0 { settings.repetitionPenalty = 1 }
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
         let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system ?? config.systemPrompt,
                                 maxReplyTokens: maxTokens ?? config.maxTokens ?? 512)

@@ -20,15 +20,16 @@ struct RunCommand: ParsableCommand {
     var system: String?
     @Option(name: [.customShort("n"), .long], help: "Maximum tokens to generate.")
     var maxTokens = 256
-    @Option(name: .long, help: "Temperature; 0 is greedy.")
-    var temp: Float = 0.7
-    @Option(name: .long, help: "Top-k (0 disables).")
-    var topK = 20
-    @Option(name: .long, help: "Top-p (1 disables).")
-    var topP: Float = 0.8
-    @Option(name: .long, help: "Min-p (0 disables).")
-    var minP: Float = 0
-    @Option(name: .long, help: "Repetition penalty (1 disables; default 1.05, or 1 with --temp 0, which is then plain greedy).")
+    // Sampling defaults: a model folder's generation_config.json, else Qwen2.5-Instruct's.
+    @Option(name: .long, help: "Temperature; 0 is greedy (default: the folder's generation_config.json, else 0.7).")
+    var temp: Float?
+    @Option(name: .long, help: "Top-k, 0 disables (default: generation_config.json, else 20).")
+    var topK: Int?
+    @Option(name: .long, help: "Top-p, 1 disables (default: generation_config.json, else 0.8).")
+    var topP: Float?
+    @Option(name: .long, help: "Min-p, 0 disables (default: generation_config.json, else 0).")
+    var minP: Float?
+    @Option(name: .long, help: "Repetition penalty, 1 disables (default: generation_config.json, else 1.05; 1 with --temp 0, which is then plain greedy).")
     var repeatPenalty: Float?
     @Option(name: .long, help: "Random seed (default: random; printed in the stats).")
     var seed: UInt64?
@@ -44,9 +45,10 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("-n must be 0 or more") }
-        guard temp >= 0, temp.isFinite else { throw ValidationError("--temp must be 0 or more") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard minP >= 0, minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
+        guard temp.map({ $0 >= 0 && $0.isFinite }) ?? true else { throw ValidationError("--temp must be 0 or more") }
+        guard topK.map({ $0 >= 0 }) ?? true else { throw ValidationError("--top-k must be 0 or more") }
+        guard topP.map({ $0 > 0 && $0 <= 1 }) ?? true else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard minP.map({ $0 >= 0 && $0 < 1 }) ?? true else { throw ValidationError("--min-p must be in [0, 1)") }
         guard repeatPenalty.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--repeat-penalty must be positive") }
         guard logprobs >= 0, logprobs <= 100 else { throw ValidationError("--logprobs must be between 0 and 100") }
     }
@@ -54,12 +56,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: ctxSize,
                                      quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
-        var settings = SamplerSettings()
-        settings.temperature = temp
-        settings.topK = topK
-        settings.topP = topP
-        settings.minP = minP
-        settings.repetitionPenalty = repeatPenalty ?? SamplerSettings.defaultRepetitionPenalty(temperature: temp)
+        var settings = loaded.samplerDefaults
+        settings.temperature = temp ?? settings.temperature
+        settings.topK = topK ?? settings.topK
+        settings.topP = topP ?? settings.topP
+        settings.minP = minP ?? settings.minP
+        settings.repetitionPenalty = repeatPenalty ?? (settings.temperature == 0 ? 1 : settings.repetitionPenalty)
         settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
         var sampler = Sampler(settings: settings)
 
@@ -70,6 +72,7 @@ struct RunCommand: ParsableCommand {
             guard let template = loaded.template else {
                 throw UserFacingError("\(loaded.source.path): the model has no chat format (<|im_start|>/<|im_end|> tokens); use --raw")
             }
+            if let warning = template.warning { writeErr("qwentty: \(TerminalSanitizer.sanitize(warning, keepNewlines: false))\n") }
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: .system, content: system)) }
             messages.append(ChatMessage(role: .user, content: prompt))

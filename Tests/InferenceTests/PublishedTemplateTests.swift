@@ -27,9 +27,9 @@ final class PublishedTemplateTests: XCTestCase {
         try String(contentsOfFile: TestPaths.fixture("templates/\(name).jinja"), encoding: .utf8)
     }
 
-    private var tokenizers: [String: QwenTokenizer] = [:]
+    var tokenizers: [String: QwenTokenizer] = [:]
 
-    private func tokenizer(_ vocab: String) throws -> QwenTokenizer {
+    func tokenizer(_ vocab: String) throws -> QwenTokenizer {
         if let known = tokenizers[vocab] { return known }
         guard let path = TestPaths.sharedTokenizerFile(vocab) else { throw XCTSkip(TestPaths.missingShared(vocab)) }
         let loaded = try QwenTokenizer(huggingFaceJSON: path, eosToken: "<|im_end|>")
@@ -93,5 +93,18 @@ final class PublishedTemplateTests: XCTestCase {
         XCTAssertEqual(ChatTemplate.splitReasoning("x<think>y<think>\nR</think>mid</think>\nend")?.reasoning, "R")
         XCTAssertEqual(ChatTemplate.splitReasoning("x<think>y<think>\nR</think>mid</think>\nend")?.answer, "end")
         XCTAssertEqual(ChatTemplate.splitReasoning("</think>")?.reasoning, "")
+    }
+}
+
+extension PublishedTemplateTests {
+    /// What the badge reads of a reply: the answer after the think block, nothing while it is open, and
+    /// the whole reply under a template without think blocks.
+    func testTheAnswerOfAReply() throws {
+        let qwen3 = try ChatTemplate(tokenizer: try tokenizer("tokenizer_qwen3.json"), templateSource: try Self.templateSource("qwen3"))
+        XCTAssertEqual(qwen3.answer(of: "<think>\nhmm\n</think>\n\nGreat!"), "Great!")
+        XCTAssertEqual(qwen3.answer(of: "\n<think>\nstill thinking"), "")
+        XCTAssertEqual(qwen3.answer(of: "Plain reply"), "Plain reply")
+        let qwen25 = try ChatTemplate(tokenizer: try tokenizer("tokenizer.json"), templateSource: try Self.templateSource("qwen2.5-instruct"))
+        XCTAssertEqual(qwen25.answer(of: "<think>a</think>b"), "<think>a</think>b")
     }
 }

@@ -25,6 +25,10 @@ final class SlashCommandTests: XCTestCase {
         XCTAssertEqual(SlashCommand.parse("/model"), .model(nil))
         XCTAssertEqual(SlashCommand.parse("/model ~/models/qwen.gguf"), .model("~/models/qwen.gguf"))
         XCTAssertEqual(SlashCommand.parse("/mouse"), .mouse)
+        XCTAssertEqual(SlashCommand.parse("/think"), .think(nil))
+        XCTAssertEqual(SlashCommand.parse("/think OFF"), .think(.off))
+        XCTAssertEqual(SlashCommand.parse("/think show"), .think(.show))
+        XCTAssertEqual(SlashCommand.parse("/think maybe"), .invalid("/think takes on, off, show or hide"))
         XCTAssertEqual(SlashCommand.parse("/quit"), .quit)
         XCTAssertEqual(SlashCommand.parse("/frobnicate now"), .unknown("/frobnicate"))
         XCTAssertEqual(SlashCommand.parse("/continue"), .continueReply)
@@ -83,6 +87,12 @@ final class SlashCommandTests: XCTestCase {
         XCTAssertNil(fresh.contextSize)
         let old = try XCTUnwrap("{\"temp\":0.2,\"top_k\":5,\"top_p\":0.9,\"min_p\":0,\"repeat_penalty\":1.1,\"max_tokens\":64}".data(using: .utf8))
         XCTAssertNil(try JSONDecoder().decode(RuntimeSettings.Saved.self, from: old).ctx, "files from before ctx was saved still load")
+        // `/think off` is kept with the chat; files from before it think, as the template's default does.
+        settings.thinking = false
+        XCTAssertEqual(fresh.restore(settings.saved), [])
+        XCTAssertFalse(fresh.thinking)
+        XCTAssertEqual(fresh.restore(try JSONDecoder().decode(RuntimeSettings.Saved.self, from: old)), [])
+        XCTAssertTrue(fresh.thinking)
         XCTAssertEqual(SlashCommand.parse("/show"), .show)
     }
 

@@ -184,6 +184,46 @@ final class TranscriptTests: XCTestCase {
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" (cut)"))
         XCTAssertEqual(lines[4].text, "  partial")
     }
+
+    /// A Qwen3 reply's think block streams into a folded, dimmed line; the answer after it is the reply's
+    /// markdown; `/think show` unfolds the reasoning, dimmed. The record keeps the whole reply.
+    func testThinkingIsFoldedAndDimmed() {
+        var t = Transcript()
+        let reply = t.append(.assistant, "", streaming: true)
+        for piece in ["<think>", "\nThey say", " hi.\n"] { t.appendText(piece, toEntry: reply) }
+        var lines = t.lines(width: 60)
+        XCTAssertEqual(lines[1].text, "  ▸ thinking… 3 words")
+        XCTAssertEqual(lines[1].runs.map(\.style), [.dim])
+        XCTAssertEqual(lines.dropFirst(2).map(\.text).joined(), "  ", "no answer yet: the empty line of a reply that streams")
+        for piece in ["</think>", "\n\n", "**Hello**", " there"] { t.appendText(piece, toEntry: reply) }
+        t.finish(entry: reply, cut: false)
+        lines = t.lines(width: 60)
+        XCTAssertEqual(lines.map(\.text), ["qwen", "  ▸ thought: 3 words (/think show unfolds)", "  Hello there"])
+        XCTAssertTrue(lines[2].runs.contains { $0.style == .bold && $0.text == "Hello" }, "the answer is markdown")
+        t.showsReasoning = true
+        lines = t.lines(width: 60)
+        XCTAssertEqual(lines.map(\.text), ["qwen", "  ▾ thought: 3 words", "    They say hi.", "  Hello there"])
+        XCTAssertEqual(lines[2].runs.map(\.style), [.dim])
+        XCTAssertEqual(t.entries[0].text, "<think>\nThey say hi.\n</think>\n\n**Hello** there")
+    }
+
+    /// A reply that only starts like `<think>` is held back until it is known, then is all answer; so is
+    /// one that ends while held back, and a restored reply is split the same way.
+    func testOnlyAReplyOpeningWithThinkIsSplit() {
+        var t = Transcript()
+        let reply = t.append(.assistant, "", streaming: true)
+        t.appendText("<", toEntry: reply)
+        XCTAssertEqual(t.lines(width: 40).map(\.text), ["qwen …", "  "], "held back")
+        t.appendText("b> is a tag", toEntry: reply)
+        XCTAssertEqual(t.lines(width: 40).map(\.text), ["qwen …", "  <b> is a tag"])
+        let short = t.append(.assistant, "", streaming: true)
+        t.appendText("<th", toEntry: short)
+        t.finish(entry: short, cut: true)
+        XCTAssertEqual(t.lines(width: 40).last?.text, "  <th")
+        t.removeAll()
+        t.append(.assistant, "<think>\nR\n</think>\n\nDone.")
+        XCTAssertEqual(t.lines(width: 60).map(\.text), ["qwen", "  ▸ thought: 1 word (/think show unfolds)", "  Done."])
+    }
 }
 
 final class ChatStatsTests: XCTestCase {
