@@ -53,8 +53,8 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Inference", "CCurses", "TestSupport"], swiftSettings: engineFlags),
         // The real Qwen2.5-Coder-0.5B Q4_K_M file (scripts/fetch-real-model.sh): parity with transformers and
         // llama.cpp, the chat template, sentiment accuracy.
-        .testTarget(name: "RealModelTests", dependencies: ["Inference", "Tokenizer", "Transformer", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "RealModelTests", dependencies: ["Inference", "Kernels", "ModelFiles", "Tokenizer", "Transformer", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
-        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "TerminalUI", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "Transformer", "TerminalUI", "TestSupport"], swiftSettings: engineFlags),
     ]
 )

@@ -100,3 +100,28 @@ public struct ModelConfig: Sendable, Equatable {
     public var queryWidth: Int { headCount * headSize }
     public var kvWidth: Int { kvHeadCount * headSize }
 }
+
+extension ModelConfig {
+    /// The `general.*` and `{arch}.*` keys llama.cpp's converter writes for this shape, which `init(gguf:)`
+    /// reads back: what a GGUF written by `qwentty convert` says about the model.
+    public var ggufMetadata: [(String, GGUFValue)] {
+        let p = architecture.rawValue + "."
+        var keys: [(String, GGUFValue)] = [
+            ("general.architecture", .string(architecture.rawValue)),
+            ("general.name", .string(name)),
+            (p + "block_count", .uint32(UInt32(layerCount))),
+            (p + "context_length", .uint32(UInt32(trainedContext))),
+            (p + "embedding_length", .uint32(UInt32(hiddenSize))),
+            (p + "feed_forward_length", .uint32(UInt32(ffnSize))),
+            (p + "attention.head_count", .uint32(UInt32(headCount))),
+            (p + "attention.head_count_kv", .uint32(UInt32(kvHeadCount))),
+            (p + "rope.freq_base", .float32(ropeBase)),
+            (p + "attention.layer_norm_rms_epsilon", .float32(rmsEpsilon)),
+        ]
+        // Qwen3 gives its head size apart from hidden / heads (128 with 1024 and 16 heads).
+        if architecture == .qwen3 || headSize * headCount != hiddenSize {
+            keys += [(p + "attention.key_length", .uint32(UInt32(headSize))), (p + "attention.value_length", .uint32(UInt32(headSize)))]
+        }
+        return keys
+    }
+}

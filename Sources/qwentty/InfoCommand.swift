@@ -50,6 +50,9 @@ struct InfoCommand: ParsableCommand {
         let types = byType.sorted { $0.value.bytes > $1.value.bytes }
             .map { "\($0.key.name) ×\($0.value.count) (\(formatBytes($0.value.bytes)))" }
         lines.append("tensors:       \(file.tensors.count)\(types.isEmpty ? "" : ": " + types.joined(separator: ", "))")
+        if let code = file.metadata["general.file_type"]?.int {
+            lines.append("file type:     \(LlamaFileType.names[code] ?? "unknown (\(code))") (llama.cpp's general.file_type)")
+        }
         do {
             let tokenizer = try QwenTokenizer(gguf: file)
             func name(_ id: Int32?) -> String { id.map { "\($0) \(safe(tokenizer.decode([$0])))" } ?? "-" }

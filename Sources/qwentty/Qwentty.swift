@@ -9,7 +9,7 @@ struct Qwentty: ParsableCommand {
         commandName: "qwentty",
         abstract: "Chat with a small Qwen model on the CPU, in pure Swift.",
         version: Qwentty.version,
-        subcommands: [ChatCommand.self, RunCommand.self, BenchCommand.self, QuantizeCommand.self, SentimentCommand.self, TokenizeCommand.self, InfoCommand.self],
+        subcommands: [ChatCommand.self, RunCommand.self, BenchCommand.self, QuantizeCommand.self, ConvertCommand.self, SentimentCommand.self, TokenizeCommand.self, InfoCommand.self],
         defaultSubcommand: ChatCommand.self
     )
 

@@ -1,6 +1,7 @@
 import Foundation
 import ModelFiles
 import TestSupport
+import Transformer
 import XCTest
 
 /// The `qwentty` binary, driven as a user would.
@@ -446,5 +447,78 @@ extension CommandLineTests {
         let refused = try qwentty(["run", "-m", empty, "-p", "hi"])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("config.json") && !refused.stderr.contains("\n\n"), refused.stderr)
+    }
+}
+
+extension CommandLineTests {
+    /// `convert` writes a folder as the GGUF file the fixture script wrote with gguf-py from the same
+    /// weights: F32 and Q8_0 tensor for tensor identical (so the `transformers` references of those files
+    /// hold), the same shape and tokenizer; the F32 file streams transformers' greedy tokens, as the folder does.
+    func testConvertWritesTheFolderAsGGUF() throws {
+        let fixtures = try ReferenceFixtures.load()
+        for arch in ["qwen2", "qwen3"] {
+            for type in ["F32", "Q8_0"] {
+                let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-convert-\(arch)-\(type).gguf").path
+                let result = try qwentty(["convert", TestPaths.fixture("hf-tiny-\(arch)"), out, "--type", type])
+                XCTAssertEqual(result.status, 0, result.stderr)
+                XCTAssertTrue(result.stderr.contains("wrote \(out)"), result.stderr)
+                let ours = try GGUFFile(path: out), theirs = try GGUFFile(path: TestPaths.fixture("tiny-\(arch)-\(type.lowercased()).gguf"))
+                XCTAssertEqual(ours.tensors.map(\.name).sorted(), theirs.tensors.map(\.name).sorted(), "\(arch) \(type)")
+                for t in theirs.tensors {
+                    let o = try XCTUnwrap(ours.tensor(named: t.name), t.name)
+                    XCTAssertEqual(o.type, t.type, t.name)
+                    XCTAssertEqual(o.dims, t.dims, t.name)
+                    XCTAssertEqual(Array(UnsafeRawBufferPointer(start: ours.data(of: o), count: o.byteCount)),
+                                   Array(UnsafeRawBufferPointer(start: theirs.data(of: t), count: t.byteCount)), "\(arch) \(type) \(t.name)")
+                }
+                var ourConfig = try ModelConfig(gguf: ours)
+                ourConfig.name = try ModelConfig(gguf: theirs).name
+                XCTAssertEqual(ourConfig, try ModelConfig(gguf: theirs))
+                XCTAssertEqual(ours.metadata["tokenizer.ggml.tokens"]?.array?.compactMap(\.string),
+                               theirs.metadata["tokenizer.ggml.tokens"]?.array?.compactMap(\.string))
+                XCTAssertEqual(ours.metadata["tokenizer.ggml.merges"]?.array?.count, theirs.metadata["tokenizer.ggml.merges"]?.array?.count)
+                XCTAssertEqual(ours.metadata["general.file_type"]?.int, theirs.metadata["general.file_type"]?.int)
+                guard type == "F32" else { continue }
+                let reference = try XCTUnwrap(fixtures.models.first { $0.file == "tiny-\(arch)-f32.gguf" })
+                let run = try qwentty(["run", "-m", out, "--raw", "-p", fixtures.prompt_text, "--temp", "0", "-n", "32", "--json"])
+                XCTAssertEqual(run.status, 0, run.stderr)
+                let ids = try jsonLines(run.stdout).compactMap { ($0["id"] as? NSNumber)?.int32Value }
+                XCTAssertEqual(ids, Array(reference.greedy.prefix { ![400, 402].contains($0) }), arch)
+            }
+        }
+    }
+
+    /// Q4_K_M is llama.cpp's mix: on the tiny models (rows under a K-quant block) the head takes Q6_K's
+    /// fallback Q8_0, as do `attn_v` and `ffn_down` in the layers that get more bits (of two layers, the
+    /// last: the first and last eighth of 2 layers are layers [] and [1]); the rest Q4_K's fallback Q5_0.
+    /// The file runs and `info` names it.
+    func testConvertQ4_K_MWritesLlamaCppsMix() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-convert-q4km.gguf").path
+        let result = try qwentty(["convert", TestPaths.fixture("hf-tiny-qwen3"), out, "--type", "q4_k_m"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let file = try GGUFFile(path: out)
+        let types = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.type) })
+        XCTAssertEqual(types["output.weight"], .q8_0)
+        XCTAssertEqual(types["token_embd.weight"], .q5_0)
+        XCTAssertEqual(types["blk.0.attn_v.weight"], .q5_0)
+        XCTAssertEqual(types["blk.1.attn_v.weight"], .q8_0)
+        XCTAssertEqual(types["blk.0.ffn_down.weight"], .q5_0)
+        XCTAssertEqual(types["blk.1.ffn_down.weight"], .q8_0)
+        XCTAssertEqual(types["blk.1.attn_q.weight"], .q5_0)
+        XCTAssertEqual(types["blk.0.attn_norm.weight"], .f32)
+        XCTAssertEqual(file.metadata["general.file_type"]?.int, 15)
+        XCTAssertTrue(try qwentty(["info", "-m", out]).stdout.contains("file type:     Q4_K_M"))
+        XCTAssertEqual(try qwentty(["run", "-m", out, "-p", "hi", "-n", "2"]).status, 0)
+    }
+
+    func testConvertRefusesBadRequests() throws {
+        let folder = TestPaths.fixture("hf-tiny-qwen2")
+        let gguf = try qwentty(["convert", TestPaths.fixture("tiny-qwen2-f32.gguf"), "/tmp/qwentty-x.gguf"])
+        XCTAssertTrue(gguf.status != 0 && gguf.stderr.contains("convert reads a Hugging Face model folder"), gguf.stderr)
+        let unknown = try qwentty(["convert", folder, "/tmp/qwentty-x.gguf", "--type", "Q3_K_S"])
+        XCTAssertTrue(unknown.status != 0 && unknown.stderr.contains("unknown --type 'Q3_K_S'"), unknown.stderr)
+        let inside = try qwentty(["convert", folder, folder + "/model.gguf"])
+        XCTAssertTrue(inside.status != 0 && inside.stderr.contains("outside the folder"), inside.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/model.gguf"))
     }
 }
