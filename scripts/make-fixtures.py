@@ -28,6 +28,12 @@ What it makes (see Tests/Fixtures/README.md for the file list):
     `transformers`' apply_chat_template gives for them on the real Qwen vocabularies, single- and
     multi-turn, with and without a system message, thinking on and off (template-goldens.json).
 
+  * the check that `qwentty convert` writes GGUF files llama.cpp runs as `transformers` does
+    (convert-check.json): `--only convert-check --qwentty .build/release/qwentty` converts both tiny
+    folders to F16, Q8_0, Q4_0 and Q4_K_M, loads each in llama.cpp (llama-cpp-python), and compares its
+    greedy tokens with `transformers` on the weights as dequantised from that same file. It records each
+    file's FNV-1a hash, so CI can check that `convert` still writes exactly the bytes llama.cpp ran.
+
 `python scripts/make-fixtures.py --only safetensors` (or `--only hf-folders`, `--only templates`)
 rewrites just those.
 """
@@ -732,6 +738,64 @@ def template_goldens():
         json.dump({"sources": {k: v[0] for k, v in templates.items()}, "cases": cases}, f, ensure_ascii=True, indent=0)
 
 
+def file_fnv1a64(path):
+    h = 0xcbf29ce484222325
+    with open(path, "rb") as f:
+        data = f.read()
+    arr = np.frombuffer(data, dtype=np.uint8)
+    for b in arr.tolist():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def convert_check(qwentty):
+    """`qwentty convert` output as llama.cpp sees it: for each tiny folder and type, llama.cpp's greedy
+    tokens (full recomputation of the logits, argmax) against transformers' on the weights dequantised from
+    the same converted file. Also records what qwentty's own run of the file must produce."""
+    import subprocess
+    import tempfile
+    from llama_cpp import Llama
+    from gguf.quants import dequantize as gguf_dequantize
+    tok = Tokenizer.from_file(os.path.join(OUT, "tiny-tokenizer.json"))
+    reference = json.load(open(os.path.join(OUT, "reference.json")))
+    prompt = reference["models"][0]["prompt"]
+    steps = 16
+    seeds = {"qwen2": 14, "qwen3": 5}
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch in ("qwen2", "qwen3"):
+            for qtype in ("F16", "Q8_0", "Q4_0", "Q4_K_M"):
+                path = os.path.join(tmp, f"{arch}-{qtype}.gguf")
+                subprocess.run([qwentty, "convert", os.path.join(OUT, f"hf-tiny-{arch}"), path, "--type", qtype],
+                               check=True, capture_output=True)
+                reader = gguf.GGUFReader(path)
+                deq = {t.name: gguf_dequantize(t.data, t.tensor_type).reshape([int(d) for d in reversed(t.shape)]).astype(np.float32)
+                       for t in reader.tensors}
+                model, cfg = random_qwen(arch, len(tokenizer_tables(tok)[0]), seeds[arch])
+                load_dequantised(model, cfg, arch, deq)
+                hf_greedy, logits = reference_run(model, prompt, steps)
+                llm = Llama(model_path=path, n_ctx=128, n_threads=2, logits_all=True, verbose=False)
+                ids = list(prompt)
+                for _ in range(steps):
+                    llm.reset()
+                    llm.eval(ids)
+                    ids.append(int(np.argmax(np.array(llm.scores[len(ids) - 1]))))
+                cpp_greedy = ids[len(prompt):]
+                agree = next((i for i, (a, b) in enumerate(zip(hf_greedy, cpp_greedy)) if a != b), steps)
+                ranked = np.sort(logits, axis=1)
+                cases.append({"arch": arch, "type": qtype, "fnv1a64": file_fnv1a64(path), "bytes": os.path.getsize(path),
+                              "transformers_greedy": hf_greedy, "llamacpp_greedy": cpp_greedy, "leading_agreement": agree,
+                              "min_margin": float((ranked[:, -1] - ranked[:, -2]).min())})
+                print(f"convert-check {arch} {qtype}: llama.cpp agrees with transformers for {agree}/{steps} steps",
+                      file=sys.stderr)
+                del llm
+    with open(os.path.join(OUT, "convert-check.json"), "w") as f:
+        json.dump({"prompt": prompt, "steps": steps, "cases": cases}, f, indent=1)
+    failed = [f"{c['arch']} {c['type']}" for c in cases if c["leading_agreement"] < steps]
+    if failed:
+        sys.exit("llama.cpp and transformers disagree on converted files: " + ", ".join(failed))
+
+
 def safetensors_fixtures():
     """F32/F16/BF16 tensors as the reference library writes them. Values are -3 + 0.25·i, exact in all
     three types for the sizes used; the Swift test recomputes them. Shapes include a 3-D and a 1-D tensor."""
@@ -772,6 +836,12 @@ def hf_folders(tok, tables):
 def main():
     if sys.argv[1:] == ["--only", "safetensors"]:
         safetensors_fixtures()
+        return
+    if sys.argv[1:3] == ["--only", "convert-check"]:
+        torch.set_num_threads(2)
+        if sys.argv[3:4] != ["--qwentty"] or len(sys.argv) != 5:
+            sys.exit("usage: make-fixtures.py --only convert-check --qwentty PATH/TO/qwentty")
+        convert_check(sys.argv[4])
         return
     if sys.argv[1:] == ["--only", "templates"]:
         template_goldens()

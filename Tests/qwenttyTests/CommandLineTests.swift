@@ -522,3 +522,43 @@ extension CommandLineTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/model.gguf"))
     }
 }
+
+extension CommandLineTests {
+    struct ConvertCheck: Decodable {
+        struct Case: Decodable {
+            let arch: String
+            let type: String
+            let fnv1a64: UInt64
+            let transformers_greedy: [Int32]
+            let llamacpp_greedy: [Int32]
+        }
+        let prompt: [Int32]
+        let steps: Int
+        let cases: [Case]
+    }
+
+    /// The fixture script converted both tiny folders with `qwentty convert`, ran each file in llama.cpp and
+    /// found its greedy tokens equal to `transformers`' on the weights dequantised from that file
+    /// (convert-check.json). This checks that `convert` still writes exactly those bytes, and that qwentty
+    /// runs each file to the same tokens.
+    func testConvertWritesTheFilesLlamaCppWasCheckedOn() throws {
+        let check = try TestPaths.loadJSON(ConvertCheck.self, "convert-check.json")
+        let fixtures = try ReferenceFixtures.load()
+        XCTAssertEqual(check.prompt, fixtures.models.first?.prompt)
+        XCTAssertEqual(check.cases.count, 8)
+        for item in check.cases {
+            let label = "\(item.arch) \(item.type)"
+            XCTAssertEqual(item.llamacpp_greedy, item.transformers_greedy, label)
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-check-\(item.arch)-\(item.type).gguf").path
+            let result = try qwentty(["convert", TestPaths.fixture("hf-tiny-\(item.arch)"), out, "--type", item.type])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+            let hash = bytes.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+            XCTAssertEqual(hash, item.fnv1a64, "\(label): convert no longer writes the bytes llama.cpp ran")
+            let run = try qwentty(["run", "-m", out, "--raw", "-p", fixtures.prompt_text, "--temp", "0", "-n", "\(check.steps)", "--json"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let ids = try jsonLines(run.stdout).compactMap { ($0["id"] as? NSNumber)?.int32Value }
+            XCTAssertEqual(ids, Array(item.transformers_greedy.prefix { ![400, 402].contains($0) }), label)
+        }
+    }
+}
