@@ -70,6 +70,8 @@ public enum ModelSource {
         switch self {
         case .gguf(let file):
             file.touchAllPages(progress: progress)
+        case .huggingFace(let weights, _) where weights.isQuantized:
+            progress(1)  // the matrices are copies in memory; the files' pages were given back on purpose
         case .huggingFace(let weights, _):
             let total = Double(max(1, byteCount))
             var done = 0.0

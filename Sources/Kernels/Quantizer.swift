@@ -191,3 +191,57 @@ public enum Quantizer {
         out.storeBytes(of: d.bitPattern, toByteOffset: 208, as: UInt16.self)
     }
 }
+
+extension Quantizer {
+    /// What `requantize` found: the first row it could not store, or the error of what it wrote.
+    public struct Requantized {
+        /// A row holding NaN or infinity, which no block scale can store (the conversion of such a scale to
+        /// an integer level traps): nothing after it is trustworthy. Nil when every row was written.
+        public var badRow: Int?
+        /// Σ (original − written)² and Σ original², over all values (with `measure`; else 0).
+        public var squaredError = 0.0
+        public var squaredSignal = 0.0
+    }
+
+    /// Writes `source`'s rows in `type` into `destination` (rows × `type`'s row bytes), rows split over
+    /// `pool`: what `quantize`, `convert` and `--quant` share. Float targets take any value; quantised
+    /// ones refuse a row holding NaN or infinity (`badRow`). `measure` also decodes what was written, to
+    /// report the error it costs.
+    public static func requantize(_ source: WeightMatrix, to type: GGMLType, into destination: UnsafeMutableRawPointer,
+                                  pool: ThreadPool, measure: Bool) -> Requantized {
+        let rows = source.rows, cols = source.cols
+        let rowBytes = cols / type.blockSize * type.blockBytes
+        let written = WeightMatrix(type: type, rows: rows, cols: cols, data: UnsafeRawPointer(destination))
+        let floatTarget = [.f32, .f16, .bf16].contains(type)
+        var partials = [Requantized](repeating: Requantized(), count: pool.threadCount)
+        partials.withUnsafeMutableBufferPointer { results in
+            pool.run { thread, threadCount in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * cols) { buffer in
+                    guard let x = buffer.baseAddress else { return }
+                    var result = Requantized()
+                    defer { results[thread] = result }
+                    for r in rows * thread / threadCount ..< rows * (thread + 1) / threadCount {
+                        source.dequantize(row: r, into: x)
+                        if !floatTarget, (0 ..< cols).contains(where: { !x[$0].isFinite }) {
+                            result.badRow = r
+                            return
+                        }
+                        quantizeRow(type, x, destination + r * rowBytes, count: cols)
+                        guard measure else { continue }
+                        written.dequantize(row: r, into: x + cols)
+                        for c in 0 ..< cols {
+                            let e = Double(x[c] - x[cols + c])
+                            result.squaredError += e * e
+                            result.squaredSignal += Double(x[c]) * Double(x[c])
+                        }
+                    }
+                }
+            }
+        }
+        var total = Requantized()
+        total.badRow = partials.compactMap(\.badRow).min()
+        total.squaredError = partials.reduce(0) { $0 + $1.squaredError }
+        total.squaredSignal = partials.reduce(0) { $0 + $1.squaredSignal }
+        return total
+    }
+}

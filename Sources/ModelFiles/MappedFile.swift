@@ -54,6 +54,22 @@ public final class MappedFile: @unchecked Sendable {
         munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
     }
 
+    /// Gives the pages read so far back to the system: the mapping stays valid, and a later read loads
+    /// them from the file again. For weights that were copied out in another form (`--quant`), whose
+    /// file pages would otherwise count in the resident memory for the rest of the run.
+    public func releasePages() {
+        releasePages(offset: 0, count: bytes.count)
+    }
+
+    /// `releasePages` for the whole pages inside `offset ..< offset + count` (pages shared with bytes
+    /// outside it stay).
+    public func releasePages(offset: Int, count: Int) {
+        let page = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let start = (max(0, offset) + page - 1) / page * page, end = min(bytes.count, offset + count) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// Reads one byte of every page, reporting the fraction done, so the weights are in memory before
     /// the first token. On a cold disk this is the real load time, better shown as a progress bar than
     /// hidden in a slow first reply. Returns a checksum only so the reads cannot be optimised away.

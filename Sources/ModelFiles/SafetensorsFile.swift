@@ -189,4 +189,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// See `MappedFile.touchAllPages`.
     @discardableResult
     public func touchAllPages(progress: (Double) -> Void) -> UInt8 { mapping.touchAllPages(progress: progress) }
+
+    /// See `MappedFile.releasePages`: the pages of `tensor`'s bytes.
+    public func releasePages(of tensor: SafetensorsTensor) { mapping.releasePages(offset: tensor.fileOffset, count: tensor.byteCount) }
 }

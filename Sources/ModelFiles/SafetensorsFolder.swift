@@ -102,6 +102,11 @@ public final class SafetensorsFolder: @unchecked Sendable {
         location[name]?.tensor
     }
 
+    /// Gives the file pages of tensor `name` back to the system (`MappedFile.releasePages`).
+    public func releasePages(named name: String) {
+        if let (file, tensor) = location[name] { files[file].releasePages(of: tensor) }
+    }
+
     /// The raw bytes of tensor `name` (valid while this object lives), or nil when there is none.
     public func data(named name: String) -> UnsafeRawPointer? {
         location[name].map { files[$0.file].data(of: $0.tensor) }

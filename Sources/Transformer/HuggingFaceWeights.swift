@@ -54,30 +54,20 @@ public final class HuggingFaceWeights: TensorSource {
             let rowBytes = cols / chosen.blockSize * chosen.blockBytes
             let out = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
             let source = WeightMatrix(type: type, rows: rows, cols: cols, data: data)
-            var badRow = [Int](repeating: -1, count: pool.threadCount)
-            badRow.withUnsafeMutableBufferPointer { bad in
-                pool.run { thread, threads in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buffer in
-                        guard let x = buffer.baseAddress else { return }
-                        for r in rows * thread / threads ..< rows * (thread + 1) / threads {
-                            source.dequantize(row: r, into: x)
-                            if (0 ..< cols).contains(where: { !x[$0].isFinite }) {
-                                bad[thread] = r
-                                return
-                            }
-                            Quantizer.quantizeRow(chosen, x, out + r * rowBytes, count: cols)
-                        }
-                    }
-                }
-            }
-            if let row = badRow.filter({ $0 >= 0 }).min() {
+            if let row = Quantizer.requantize(source, to: chosen, into: out, pool: pool, measure: false).badRow {
                 out.deallocate()
                 throw error("tensor '\(names.engine)'", "row \(row) holds NaN or infinity, which \(chosen.name) cannot store")
             }
             quantized[names.engine] = (chosen, out)
+            // The matrix now lives in the copy: its file pages need not stay resident (a BF16 0.5B
+            // folder's would add 1 GB to the run's memory, and to its peak if they were kept to the end).
+            folder.releasePages(named: names.hf)
             progress(Double(done + 1) / Double(matrices.count))
         }
     }
+
+    /// Whether `quantize` made copies of the matrices (then the files need not be read ahead).
+    public var isQuantized: Bool { !quantized.isEmpty }
 
     /// The engine names of a model's Hugging Face tensor names (the inverse of `huggingFaceName`), for the
     /// names that have one.

@@ -47,48 +47,15 @@ struct TensorRewriter {
 
     /// The tensor in its new type, with the squared error and squared signal of the values it holds.
     private func rewrite(_ tensor: Tensor) throws -> (UnsafeMutableRawBufferPointer, Double, Double) {
-        let rows = tensor.source.rows, cols = tensor.source.cols
-        let rowBytes = cols / tensor.type.blockSize * tensor.type.blockBytes
-        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
+        let rowBytes = tensor.source.cols / tensor.type.blockSize * tensor.type.blockBytes
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, tensor.source.rows * rowBytes), alignment: 64)
         guard let base = out.baseAddress else { return (out, 0, 0) }
-        let written = WeightMatrix(type: tensor.type, rows: rows, cols: cols, data: UnsafeRawPointer(base))
-        var partials = [(Double, Double)](repeating: (0, 0), count: pool.threadCount)
-        // A block scale cannot hold NaN or infinity (the conversion to an integer level traps): such a
-        // row is reported, by its first occurrence, instead of written.
-        let floatTarget = [.f32, .f16, .bf16].contains(tensor.type)
-        var badRows = [Int](repeating: -1, count: pool.threadCount)
-        partials.withUnsafeMutableBufferPointer { sums in
-            badRows.withUnsafeMutableBufferPointer { bad in
-                pool.run { thread, threadCount in
-                    let start = rows * thread / threadCount, end = rows * (thread + 1) / threadCount
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * cols) { buffer in
-                        guard let x = buffer.baseAddress else { return }
-                        var error = 0.0, signal = 0.0
-                        for r in start ..< end {
-                            tensor.source.dequantize(row: r, into: x)
-                            if !floatTarget, (0 ..< cols).contains(where: { !x[$0].isFinite }) {
-                                bad[thread] = r
-                                break
-                            }
-                            Quantizer.quantizeRow(tensor.type, x, base + r * rowBytes, count: cols)
-                            written.dequantize(row: r, into: x + cols)
-                            for c in 0 ..< cols {
-                                let e = Double(x[c] - x[cols + c])
-                                error += e * e
-                                signal += Double(x[c]) * Double(x[c])
-                            }
-                        }
-                        sums[thread] = (error, signal)
-                    }
-                }
-            }
-        }
-        if let row = badRows.filter({ $0 >= 0 }).min() {
+        let result = Quantizer.requantize(tensor.source, to: tensor.type, into: base, pool: pool, measure: true)
+        if let row = result.badRow {
             out.deallocate()
             throw sourceError("tensor '\(tensor.name)'", "row \(row) holds NaN or infinity, which \(tensor.type.name) cannot store; the file is damaged (or write F16)")
         }
-        let (error, signal) = partials.reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) }
-        return (out, error, signal)
+        return (out, result.squaredError, result.squaredSignal)
     }
 
     /// "wrote OUT: N tensors, A → B" and the error per type, on stderr.
