@@ -38,7 +38,7 @@ public struct GenerationConfig: Decodable, Sendable, Equatable {
     public static let maxBytes = 1 << 20
 
     /// The folder's generation config, or nil when it has none (it is optional).
-    static func load(directory: String) throws -> GenerationConfig? {
+    public static func load(directory: String) throws -> GenerationConfig? {
         let path = directory + "/generation_config.json"
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         return try JSONModelFile.decode(GenerationConfig.self, path: path, maxBytes: maxBytes, missing: "missing")
@@ -47,7 +47,7 @@ public struct GenerationConfig: Decodable, Sendable, Equatable {
     /// The sampling it asks for, on top of `base` (keys it does not give keep `base`'s values), each value
     /// checked as `/set` checks it: a file cannot ask for a NaN temperature or a negative top-k.
     /// `do_sample: false` is greedy decoding.
-    func samplerSettings(base: SamplerSettings, path: String) throws -> SamplerSettings {
+    public func samplerSettings(base: SamplerSettings, path: String) throws -> SamplerSettings {
         func checked(_ value: Double?, _ key: String, _ range: ClosedRange<Double>) throws -> Float? {
             guard let value else { return nil }
             guard value.isFinite, range.contains(value) else {

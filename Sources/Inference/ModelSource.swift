@@ -110,13 +110,13 @@ public enum ModelSource {
 
 /// What a model folder's `tokenizer_config.json` (and `chat_template.jinja`, where newer `transformers`
 /// put the template) say that the tokenizer itself does not: the chat template and the end token.
-struct TokenizerSettings {
-    var chatTemplate: String?
-    var eosToken: String?
+public struct TokenizerSettings {
+    public var chatTemplate: String?
+    public var eosToken: String?
 
     static let maxBytes = 16 << 20
 
-    init(directory: String) throws {
+    public init(directory: String) throws {
         let configPath = directory + "/tokenizer_config.json"
         if FileManager.default.fileExists(atPath: configPath) {
             let mapping = try MappedFile(path: configPath)
