@@ -26,9 +26,9 @@ public final class LoadedModel {
     public static let classifierContext = 2048
 
     /// `quantizeTo`: a Hugging Face folder's matrices are quantised to that type at load (`--quant`);
-    /// `progress` hears the fraction done.
+    /// `progress` hears the fraction done. `cachePrecision`: how KV caches store keys and values (`--kv-cache`).
     public init(path: String, threads: Int? = nil, contextSize: Int? = nil, quantizeTo: GGMLType? = nil,
-                progress: (Double) -> Void = { _ in }) throws {
+                cachePrecision: KVCache.Precision = .f16, progress: (Double) -> Void = { _ in }) throws {
         let start = monotonicSeconds()
         pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)
         let (source, config, tokenizer, generation) = try ModelSource.open(path: path, quantizeTo: quantizeTo, pool: pool, progress: progress)
@@ -48,8 +48,10 @@ public final class LoadedModel {
         // The sentiment classifier keeps its own cache (cached prompt + a message window), which may be
         // longer than a small chat context (`-c 256`); the model's position tables cover both.
         let maxContext = max(context, min(Self.classifierContext, config.trainedContext))
-        try Self.checkMemory(source: source, config: config, context: context, maxContext: maxContext, threads: pool.threadCount)
-        model = try QwenModel(source: source.tensorSource, config: config, pool: pool, maxContext: maxContext)
+        try Self.checkMemory(source: source, config: config, context: context, maxContext: maxContext, threads: pool.threadCount,
+                             cachePrecision: cachePrecision)
+        model = try QwenModel(source: source.tensorSource, config: config, pool: pool, maxContext: maxContext,
+                              cachePrecision: cachePrecision)
         guard tokenizer.vocabularySize <= model.config.vocabularySize else {
             throw source.tensorSource.error("tokenizer", "vocabulary (\(tokenizer.vocabularySize)) is larger than the embedding matrix (\(model.config.vocabularySize))")
         }
@@ -62,10 +64,10 @@ public final class LoadedModel {
     /// classifier's) and scratch would not fit in the memory the system has available: the shape comes
     /// from the file's metadata, and a 1 MB file can ask for gigabytes. One line names every figure.
     static func checkMemory(source: ModelSource, config: ModelConfig, context: Int, maxContext: Int, threads: Int,
-                            available: Int = ProcessMemory.availableBytes) throws {
+                            cachePrecision: KVCache.Precision = .f16, available: Int = ProcessMemory.availableBytes) throws {
         let weights = Double(source.tensorTypes.reduce(0) { $0 + $1.bytes })
-        let cache = KVCache.bytes(layerCount: config.layerCount, contextSize: context, width: config.kvWidth)
-            + KVCache.bytes(layerCount: config.layerCount, contextSize: maxContext, width: config.kvWidth)
+        let cache = KVCache.bytes(layerCount: config.layerCount, contextSize: context, width: config.kvWidth, precision: cachePrecision)
+            + KVCache.bytes(layerCount: config.layerCount, contextSize: maxContext, width: config.kvWidth, precision: cachePrecision)
         let scratch = QwenModel.scratchBytes(config: config, maxContext: maxContext, threads: threads)
         let total = weights + cache + scratch
         guard available > 0, total > Double(available) else { return }  // 0: /proc/meminfo unreadable

@@ -241,7 +241,8 @@ extension ChatApp {
                                         contextSize: contextSize ?? engine.session.cache.contextSize,
                                         threads: engine.loaded.pool.threadCount, sampler: sampler,
                                         systemPrompt: systemPrompt, maxReplyTokens: settings.maxReplyTokens,
-                                        quantizeTo: folder ? options.quantizeTo : nil, chatContext: chatContext)
+                                        quantizeTo: folder ? options.quantizeTo : nil,
+                                        cachePrecision: engine.loaded.model.cachePrecision, chatContext: chatContext)
         do {
             pendingLoad = try ModelLoad(request)
         } catch {

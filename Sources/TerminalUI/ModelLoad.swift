@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import ModelFiles
+import Transformer
 
 /// A model loading on its own thread (`/model FILE`, `/set ctx N`, a chat saved at another context), so
 /// the screen keeps drawing and answering keys meanwhile: reading the tokenizer, the memory check and
@@ -19,6 +20,8 @@ final class ModelLoad: @unchecked Sendable {
         let maxReplyTokens: Int
         /// `--quant`, for a Hugging Face folder (nil for a GGUF file, which is never quantised at load).
         let quantizeTo: GGMLType?
+        /// The KV cache's precision, as the running model has it (`--kv-cache`).
+        let cachePrecision: KVCache.Precision
         /// The context was asked for by the chat (`/set ctx`, a chat saved with one), not by the run: the
         /// chat keeps it and is saved with it.
         let chatContext: Bool
@@ -43,7 +46,7 @@ final class ModelLoad: @unchecked Sendable {
     private func run() {
         let result = Result<Engine, Error> {
             let loaded = try LoadedModel(path: request.path, threads: request.threads, contextSize: request.contextSize,
-                                         quantizeTo: request.quantizeTo)
+                                         quantizeTo: request.quantizeTo, cachePrecision: request.cachePrecision)
             return try Engine(loaded: loaded, samplerSettings: request.sampler, systemPrompt: request.systemPrompt,
                               maxReplyTokens: request.maxReplyTokens)
         }

@@ -43,6 +43,8 @@ public final class QwenModel {
     public let maxContext: Int
     /// `.quantized` (default) is llama.cpp's fast scheme; `.float` is reference precision for tests.
     public let activationPrecision: ActivationPrecision
+    /// How the caches of `makeCache` store keys and values.
+    public let cachePrecision: KVCache.Precision
 
     private let x: UnsafeMutablePointer<Float>          // [T, D] residual stream
     private let xb: UnsafeMutablePointer<Float>         // [T, D] normalised input of a sub-layer
@@ -59,15 +61,18 @@ public final class QwenModel {
     private let activationQ8 = ActivationQ8()
 
     public convenience init(file: GGUFFile, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 256,
-                            activationPrecision: ActivationPrecision = .quantized) throws {
+                            activationPrecision: ActivationPrecision = .quantized, cachePrecision: KVCache.Precision? = nil) throws {
         try self.init(source: file, config: ModelConfig(gguf: file), pool: pool, maxContext: maxContext, maxBatch: maxBatch,
-                      activationPrecision: activationPrecision)
+                      activationPrecision: activationPrecision, cachePrecision: cachePrecision)
     }
 
     /// A model from any weight source (a GGUF file, a Hugging Face folder) with its config.
+    /// `cachePrecision`: how the caches `makeCache` gives store keys and values; by default F16, and F32
+    /// at reference precision (`activationPrecision: .float`), which is exact end to end.
     public init(source: TensorSource, config: ModelConfig, pool: ThreadPool, maxContext: Int? = nil, maxBatch: Int = 256,
-                activationPrecision: ActivationPrecision = .quantized) throws {
+                activationPrecision: ActivationPrecision = .quantized, cachePrecision: KVCache.Precision? = nil) throws {
         self.activationPrecision = activationPrecision
+        self.cachePrecision = cachePrecision ?? (activationPrecision == .float ? .f32 : .f16)
         self.source = source
         self.config = config
         weights = try ModelWeights(source: source, config: config)
@@ -117,7 +122,8 @@ public final class QwenModel {
     }
 
     public func makeCache(contextSize: Int? = nil) -> KVCache {
-        KVCache(layerCount: config.layerCount, contextSize: min(contextSize ?? maxContext, maxContext), width: config.kvWidth)
+        KVCache(layerCount: config.layerCount, contextSize: min(contextSize ?? maxContext, maxContext), width: config.kvWidth,
+                precision: cachePrecision)
     }
 
     /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count`, appends their keys and
@@ -185,8 +191,7 @@ public final class QwenModel {
                     if let norm = layer.keyNorm { rmsNorm(head, norm, head, count: c.headSize, epsilon: c.rmsEpsilon) }
                     rotate(head, position: position)
                 }
-                cache.keys(layer: l, position: position).update(from: k + i * c.kvWidth, count: c.kvWidth)
-                cache.values(layer: l, position: position).update(from: v + i * c.kvWidth, count: c.kvWidth)
+                cache.store(layer: l, position: position, keys: k + i * c.kvWidth, values: v + i * c.kvWidth)
             }
             }
             attend(layer: l, tokens: t, start: start, cache: cache)
@@ -259,15 +264,28 @@ public final class QwenModel {
                 let firstHead = kvHead * groupSize + (job % slices) * perSlice
                 let heads = min(perSlice, (kvHead + 1) * groupSize - firstHead)
                 let length = start + i + 1
-                let kvOffset = kvHead * c.headSize
-                attentionScores(q + i * c.queryWidth + firstHead * c.headSize, heads: heads,
-                                keys: cache.keys(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
-                                count: length, headSize: c.headSize, scale: scale, into: weights, scoreStride: maxContext)
+                let kvOffset = kvHead * c.headSize * cache.precision.bytesPerValue
+                let keys = cache.keyRows(layer: layer) + kvOffset, values = cache.valueRows(layer: layer) + kvOffset
+                let query = q + i * c.queryWidth + firstHead * c.headSize
+                let out = attention + i * c.queryWidth + firstHead * c.headSize
+                switch cache.precision {
+                case .f16:
+                    attentionScoresF16(query, heads: heads, keys: keys, stride: c.kvWidth, count: length,
+                                       headSize: c.headSize, scale: scale, into: weights, scoreStride: maxContext)
+                case .f32:
+                    attentionScores(query, heads: heads, keys: keys.assumingMemoryBound(to: Float.self), stride: c.kvWidth,
+                                    count: length, headSize: c.headSize, scale: scale, into: weights, scoreStride: maxContext)
+                }
                 for h in 0 ..< heads { softmax(weights + h * maxContext, count: length) }
-                attentionWeightedSum(weights, weightStride: maxContext, heads: heads,
-                                     values: cache.values(layer: layer, position: 0) + kvOffset, stride: c.kvWidth,
-                                     count: length, headSize: c.headSize,
-                                     into: attention + i * c.queryWidth + firstHead * c.headSize)
+                switch cache.precision {
+                case .f16:
+                    attentionWeightedSumF16(weights, weightStride: maxContext, heads: heads, values: values, stride: c.kvWidth,
+                                            count: length, headSize: c.headSize, into: out)
+                case .f32:
+                    attentionWeightedSum(weights, weightStride: maxContext, heads: heads,
+                                         values: values.assumingMemoryBound(to: Float.self), stride: c.kvWidth,
+                                         count: length, headSize: c.headSize, into: out)
+                }
                 job += threads
             }
         }

@@ -70,7 +70,7 @@ struct BenchCommand: ParsableCommand {
         let longest = max(prefillSizes.max() ?? 0, decodeLengths.max() ?? 0)
         let context = depth + longest + 16
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context,
-                                     quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
+                                     quantizeTo: modelOption.quantization(), cachePrecision: modelOption.cachePrecision(), progress: modelOption.quantizationProgress())
         guard context - 16 <= loaded.contextSize else {
             throw UserFacingError("the tests need \(context - 16) positions (-d + the larger of -p and -n) but this model's context holds \(loaded.contextSize)")
         }

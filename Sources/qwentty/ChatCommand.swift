@@ -72,7 +72,7 @@ struct ChatCommand: ParsableCommand {
         let path = try modelOption.model ?? config.model ?? modelOption.resolvedPath()
         let quantizeTo = try modelOption.quantization()
         let loaded = try LoadedModel(path: path, threads: threadsOption.threads ?? config.threads, contextSize: ctxSize ?? config.contextSize,
-                                     quantizeTo: quantizeTo, progress: modelOption.quantizationProgress())
+                                     quantizeTo: quantizeTo, cachePrecision: modelOption.cachePrecision(), progress: modelOption.quantizationProgress())
         showLoadProgress(loaded, name: (path as NSString).lastPathComponent)
 
         // A model folder's generation_config.json gives the defaults; the config file and options win.

@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import ModelFiles
 import TerminalUI
+import Transformer
 
 /// `-m FILE|DIR`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`
 /// (the bundled demo model in a checkout) is used.
@@ -11,6 +12,17 @@ struct ModelOption: ParsableArguments {
     var model: String?
     @Option(name: .customLong("quant"), help: "Quantise a Hugging Face folder's weight matrices at load: \(Quantizer.writableTypes.map(\.name).joined(separator: ", ")) (Q8_0 runs BF16 folders ~2x faster).")
     var quant: String?
+    @Option(name: .customLong("kv-cache"), help: "How the KV cache stores keys and values: f16 (default: half the memory and the long-context reads) or f32.")
+    var kvCache: String?
+
+    /// `--kv-cache` as a precision.
+    func cachePrecision() throws -> KVCache.Precision {
+        guard let kvCache else { return .f16 }
+        guard let precision = KVCache.Precision(rawValue: kvCache.lowercased()) else {
+            throw UserFacingError("unknown --kv-cache '\(kvCache)'; choose f16 or f32")
+        }
+        return precision
+    }
 
     /// What `--quant` shows while it works (on a terminal; a log gets nothing): the share of matrices done.
     func quantizationProgress() -> (Double) -> Void {

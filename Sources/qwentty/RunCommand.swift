@@ -55,7 +55,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: ctxSize,
-                                     quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
+                                     quantizeTo: modelOption.quantization(), cachePrecision: modelOption.cachePrecision(), progress: modelOption.quantizationProgress())
         var settings = loaded.samplerDefaults
         settings.temperature = temp ?? settings.temperature
         settings.topK = topK ?? settings.topK

@@ -5,7 +5,7 @@ import Inference
 /// real `Engine` (its queue, priorities and interruption), as the chat screen drives it.
 extension BenchCommand {
     func runSentiment() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, quantizeTo: modelOption.quantization(), cachePrecision: modelOption.cachePrecision(), progress: modelOption.quantizationProgress())
         guard let template = loaded.template else { throw UserFacingError("the model has no chat format") }
         let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
         // Grow a natural sentence to exactly 20 tokens under this model's tokenizer.

@@ -32,7 +32,7 @@ struct SentimentCommand: ParsableCommand {
     @OptionGroup var threadsOption: ThreadsOption
 
     func run() throws {
-        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, quantizeTo: modelOption.quantization(), progress: modelOption.quantizationProgress())
+        let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, quantizeTo: modelOption.quantization(), cachePrecision: modelOption.cachePrecision(), progress: modelOption.quantizationProgress())
         guard let template = loaded.template else {
             throw UserFacingError("\(loaded.source.path): the model has no chat format, which the sentiment prompt needs")
         }

@@ -19,7 +19,8 @@ final class HuggingFaceFolderTests: XCTestCase {
             var expectedConfig = gguf
             expectedConfig.name = "hf-tiny-\(arch)"
             XCTAssertEqual(config, expectedConfig, "config.json gives the GGUF file's shape")
-            let model = try QwenModel(source: weights, config: config, pool: ThreadPool(threads: 2), maxContext: 128, maxBatch: 8)
+            let model = try QwenModel(source: weights, config: config, pool: ThreadPool(threads: 2), maxContext: 128, maxBatch: 8,
+                                      cachePrecision: .f32)
             XCTAssertEqual(model.weights.tiedOutput, tied)
             let cache = model.makeCache()
             let expected = try reference.logits()
