@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Inference", dependencies: ["ModelFiles", "Kernels", "Transformer", "Tokenizer"], swiftSettings: engineFlags),
         // ncursesw (Debian: libncursesw5-dev) through a module map and a header of inline wrappers.
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
-        .target(name: "TerminalUI", dependencies: ["Inference", "Transformer", "Tokenizer", "ModelFiles", "CCurses"], swiftSettings: engineFlags),
+        .target(name: "TerminalUI", dependencies: ["Inference", "Kernels", "Transformer", "Tokenizer", "ModelFiles", "CCurses"], swiftSettings: engineFlags),
         .executableTarget(
             name: "qwentty",
             dependencies: [

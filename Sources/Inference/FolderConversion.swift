@@ -22,15 +22,18 @@ public struct FolderConversion {
     /// Everything but `general.file_type` and `general.quantization_version`, which depend on the types
     /// written.
     public let metadata: [(String, GGUFValue)]
-    /// In the order `convert_hf_to_gguf.py` writes them: by Hugging Face name, as `safe_open().keys()`
-    /// lists them (`lm_head`, the embedding, layers 0, 1, 10, 11, …, the final norm). The order matters:
-    /// llama.cpp's Q4_K_M mix counts `attn_v` and `ffn_down` as it meets them, and Qwen's own q4_k_m file
-    /// has this order.
+    /// In the order `convert_hf_to_gguf.py` writes them (`HuggingFaceWeights.convertOrder`).
     public let tensors: [Tensor]
     /// Bytes of the folder's weights.
     public let byteCount: Int
     /// Owns the memory the tensors' values point into.
     private let weights: HuggingFaceWeights
+
+    /// Gives the file pages of tensor `index` back once it is written: the folder's BF16 weights need not
+    /// all stay resident while the file is written.
+    public func releasePages(ofTensorAt index: Int) {
+        weights.releasePages(named: tensors[index].name)
+    }
 
     public init(directory: String) throws {
         let (weights, config) = try HuggingFaceWeights.open(directory: directory)
@@ -47,9 +50,7 @@ public struct FolderConversion {
         _ = try QwenTokenizer(huggingFaceJSON: tokenizerPath, eosToken: settings.eosToken)
 
         var tensors: [Tensor] = []
-        let names = HuggingFaceWeights.engineNames(for: weights.folder.tensorNames)
-            .sorted { $0.hf.utf8.lexicographicallyPrecedes($1.hf.utf8) }
-        for (engine, _) in names {
+        for (engine, _) in weights.convertOrder {
             guard let view = weights.tensorView(named: engine), let rowLength = view.dims.first else { continue }
             let rows = view.dims.dropFirst().reduce(1, *)
             tensors.append(Tensor(name: engine, dims: view.dims,

@@ -27,7 +27,7 @@ public final class LoadedModel {
 
     /// `quantizeTo`: a Hugging Face folder's matrices are quantised to that type at load (`--quant`);
     /// `progress` hears the fraction done. `cachePrecision`: how KV caches store keys and values (`--kv-cache`).
-    public init(path: String, threads: Int? = nil, contextSize: Int? = nil, quantizeTo: GGMLType? = nil,
+    public init(path: String, threads: Int? = nil, contextSize: Int? = nil, quantizeTo: QuantizationTarget? = nil,
                 cachePrecision: KVCache.Precision = .f16, progress: (Double) -> Void = { _ in }) throws {
         let start = monotonicSeconds()
         pool = ThreadPool(threads: threads ?? ThreadPool.physicalCores)

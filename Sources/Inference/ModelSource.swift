@@ -85,7 +85,7 @@ public enum ModelSource {
     /// Opens `path`: a folder is read as a Hugging Face model, anything else as a GGUF file. With
     /// `quantizeTo`, a folder's matrices are quantised at load (`HuggingFaceWeights.quantize`); a GGUF file
     /// is refused, since `qwentty quantize` writes a quantised copy once instead of at every start.
-    static func open(path: String, quantizeTo: GGMLType?, pool: ThreadPool, progress: (Double) -> Void) throws
+    static func open(path: String, quantizeTo: QuantizationTarget?, pool: ThreadPool, progress: (Double) -> Void) throws
         -> (source: ModelSource, config: ModelConfig, tokenizer: QwenTokenizer, generation: GenerationConfig?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {

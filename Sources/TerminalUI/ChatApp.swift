@@ -1,6 +1,7 @@
 import CCurses
 import Foundation
 import Inference
+import Kernels
 import ModelFiles
 import Tokenizer
 
@@ -16,7 +17,7 @@ public final class ChatApp {
         public var banner: String?
         public var modelPath = ""
         /// `--quant`: a Hugging Face folder's matrices are quantised at load (also when `/model` opens one).
-        public var quantizeTo: GGMLType?
+        public var quantizeTo: QuantizationTarget?
         public var theme = Theme.builtInDefault
         public var themes = ThemeLibrary(directories: [])
         public var noColor = false

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Kernels
 import ModelFiles
 import Transformer
 
@@ -19,7 +20,7 @@ final class ModelLoad: @unchecked Sendable {
         let systemPrompt: String?
         let maxReplyTokens: Int
         /// `--quant`, for a Hugging Face folder (nil for a GGUF file, which is never quantised at load).
-        let quantizeTo: GGMLType?
+        let quantizeTo: QuantizationTarget?
         /// The KV cache's precision, as the running model has it (`--kv-cache`).
         let cachePrecision: KVCache.Precision
         /// The context was asked for by the chat (`/set ctx`, a chat saved with one), not by the run: the

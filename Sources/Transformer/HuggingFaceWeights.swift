@@ -44,13 +44,14 @@ public final class HuggingFaceWeights: TensorSource {
     /// fill its blocks), into memory this object owns, rows split over `pool`: a Qwen folder's BF16
     /// weights then decode at the speed of a quantised GGUF. Vectors stay Floats. `progress` hears the
     /// fraction of matrices done. A row holding NaN or infinity cannot be quantised and is refused.
-    public func quantize(to target: GGMLType, pool: ThreadPool, progress: (Double) -> Void = { _ in }) throws {
-        let matrices = Self.engineNames(for: folder.tensorNames).filter { (folder.tensor(named: $0.hf)?.shape.count ?? 0) >= 2 }
-        for (done, names) in matrices.enumerated() {
+    public func quantize(to target: QuantizationTarget, pool: ThreadPool, progress: (Double) -> Void = { _ in }) throws {
+        let names = convertOrder
+        let types = target.types(of: names.map { ($0.engine, folder.tensor(named: $0.hf)?.ggmlDims ?? []) })
+        let matrices = zip(names, types).filter { (folder.tensor(named: $0.0.hf)?.shape.count ?? 0) >= 2 }
+        for (done, (names, chosen)) in matrices.enumerated() {
             guard let tensor = folder.tensor(named: names.hf), let data = folder.data(named: names.hf),
                   let type = tensor.dtype.ggmlType else { continue }
             let cols = tensor.ggmlDims[0], rows = tensor.elementCount / max(1, tensor.ggmlDims[0])
-            let chosen = Quantizer.type(for: target, rowLength: cols)
             let rowBytes = cols / chosen.blockSize * chosen.blockBytes
             let out = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
             let source = WeightMatrix(type: type, rows: rows, cols: cols, data: data)
@@ -68,6 +69,19 @@ public final class HuggingFaceWeights: TensorSource {
 
     /// Whether `quantize` made copies of the matrices (then the files need not be read ahead).
     public var isQuantized: Bool { !quantized.isEmpty }
+
+    /// The folder's tensors (engine and Hugging Face names) in the order `convert_hf_to_gguf.py` writes
+    /// them: by Hugging Face name, as `safe_open().keys()` lists them (`lm_head`, the embedding, layers 0,
+    /// 1, 10, 11, …, the final norm). llama.cpp's Q4_K_M mix counts `attn_v` and `ffn_down` in this order,
+    /// and Qwen's own q4_k_m file has it; `convert` and `--quant` both follow it.
+    public var convertOrder: [(engine: String, hf: String)] {
+        Self.engineNames(for: folder.tensorNames).sorted { $0.hf.utf8.lexicographicallyPrecedes($1.hf.utf8) }
+    }
+
+    /// Gives the file pages of the engine tensor `name` back to the system (its values were copied out).
+    public func releasePages(named name: String) {
+        if let hf = Self.huggingFaceName(name) { folder.releasePages(named: hf) }
+    }
 
     /// The engine names of a model's Hugging Face tensor names (the inverse of `huggingFaceName`), for the
     /// names that have one.

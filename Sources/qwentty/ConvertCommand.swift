@@ -40,7 +40,7 @@ struct ConvertCommand: ParsableCommand {
         if types.contains(where: { ![.f32, .f16, .bf16].contains($0) }) { metadata.append(("general.quantization_version", .uint32(2))) }
         let pool = ThreadPool(threads: threadsOption.threads ?? ThreadPool.physicalCores)
         let rewriter = TensorRewriter(pool: pool) { field, problem in ModelFileError(path: input, field: field, problem: problem) }
-        let report = try rewriter.write(tensors, metadata: metadata, to: output)
+        let report = try rewriter.write(tensors, metadata: metadata, to: output, written: folder.releasePages(ofTensorAt:))
         TensorRewriter.describe(report, output: output, tensorCount: tensors.count, inputBytes: folder.byteCount)
     }
 }

@@ -10,7 +10,7 @@ import Transformer
 struct ModelOption: ParsableArguments {
     @Option(name: [.customShort("m"), .long], help: "Model: a GGUF file, or a Hugging Face folder (config.json, safetensors, tokenizer.json). Default: the first .gguf in ./models (a model you put there before the bundled demo), else the installed demo model.")
     var model: String?
-    @Option(name: .customLong("quant"), help: "Quantise a Hugging Face folder's weight matrices at load: \(Quantizer.writableTypes.map(\.name).joined(separator: ", ")) (Q8_0 runs BF16 folders ~2x faster).")
+    @Option(name: .customLong("quant"), help: "Quantise a Hugging Face folder's weight matrices at load: \(QuantizationTarget.names.joined(separator: ", ")) (Q8_0 runs BF16 folders ~2x faster; Q4_K_M is llama.cpp's mix, as convert writes it).")
     var quant: String?
     @Option(name: .customLong("kv-cache"), help: "How the KV cache stores keys and values: f16 (default: half the memory and the long-context reads) or f32.")
     var kvCache: String?
@@ -36,13 +36,13 @@ struct ModelOption: ParsableArguments {
         }
     }
 
-    /// `--quant` as a type (nil when not given).
-    func quantization() throws -> GGMLType? {
+    /// `--quant` as a target (nil when not given).
+    func quantization() throws -> QuantizationTarget? {
         guard let quant else { return nil }
-        guard let type = Quantizer.writableTypes.first(where: { $0.name.caseInsensitiveCompare(quant) == .orderedSame }) else {
-            throw UserFacingError("unknown --quant '\(quant)'; choose one of \(Quantizer.writableTypes.map(\.name).joined(separator: ", "))")
+        guard let target = QuantizationTarget(name: quant) else {
+            throw UserFacingError("unknown --quant '\(quant)'; choose one of \(QuantizationTarget.names.joined(separator: ", "))")
         }
-        return type
+        return target
     }
 
     func resolvedPath() throws -> String {

@@ -26,7 +26,9 @@ struct TensorRewriter {
     let sourceError: (String, String) -> ModelFileError
 
     /// Writes `tensors` after `metadata` to `output` (atomically: a `.partial` file renamed at the end).
-    func write(_ tensors: [Tensor], metadata: [(String, GGUFValue)], to output: String, alignment: Int = 32) throws -> Report {
+    /// `written` hears the index of each tensor once it is in the file.
+    func write(_ tensors: [Tensor], metadata: [(String, GGUFValue)], to output: String, alignment: Int = 32,
+               written: (Int) -> Void = { _ in }) throws -> Report {
         let plan = tensors.map { GGUFWriter.TensorEntry(name: $0.name, dims: $0.dims, type: $0.type) }
         let writer = try GGUFWriter(path: output, metadata: metadata, tensors: plan, alignment: alignment)
         let showProgress = isatty(2) == 1
@@ -39,6 +41,7 @@ struct TensorRewriter {
             report.errorByType[tensor.type, default: (0, 0, 0)].signal += signal
             report.errorByType[tensor.type, default: (0, 0, 0)].count += 1
             try writer.writeTensor(UnsafeRawBufferPointer(bytes))
+            written(index)
         }
         try writer.finish()
         if showProgress { drawProgress(tensors.count, of: tensors.count, name: "done"); writeErr("\n") }

@@ -45,7 +45,7 @@ final class HuggingFaceFolderTests: XCTestCase {
             let pool = ThreadPool(threads: 2)
             let (weights, config) = try HuggingFaceWeights.open(directory: TestPaths.fixture("hf-tiny-\(arch)"))
             var fractions: [Double] = []
-            try weights.quantize(to: .q8_0, pool: pool) { fractions.append($0) }
+            try weights.quantize(to: .every(.q8_0), pool: pool) { fractions.append($0) }
             XCTAssertEqual(fractions.last, 1)
             XCTAssertEqual(weights.tensorView(named: "blk.0.attn_q.weight")?.type, .q8_0)
             XCTAssertEqual(weights.tensorView(named: "blk.0.attn_norm.weight")?.type, .f32, "vectors stay Floats")

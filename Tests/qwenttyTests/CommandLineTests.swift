@@ -195,8 +195,8 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
-    /// A 1 MB file whose metadata claims 128 heads of 512 and a million positions would need ~1 TiB of KV
-    /// cache: refused before anything is allocated, in one line naming the figures.
+    /// A 1 MB file whose metadata claims 128 heads of 512 and a million positions would need 512 GiB of
+    /// (F16) KV cache: refused before anything is allocated, in one line naming the figures.
     func testMemoryBombIsRefusedBeforeAllocating() throws {
         let path = try CraftedModelFile.qwen2(as: "memory-bomb", hidden: 1, heads: 128, kvHeads: 128, headSize: 512, context: 1 << 20)
         XCTAssertLessThan(try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int), 2 << 20)
@@ -204,7 +204,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(message.split(separator: "\n").count, 1, message)
-        for part in ["TiB", "is available", "lower --ctx-size"] { XCTAssertTrue(message.contains(part), message) }
+        for part in ["KV caches 512.00 GiB for 1048576 + 1048576 positions", "is available", "lower --ctx-size"] {
+            XCTAssertTrue(message.contains(part), message)
+        }
         // A head wider than any Qwen model's (the RoPE tables grow with it) is refused on its own.
         let wide = try CraftedModelFile.qwen2(as: "wide-head", hidden: 1, heads: 1, kvHeads: 1, headSize: 65536)
         let refused = try qwentty(["run", "-m", wide, "-p", "hi"])
@@ -511,7 +513,16 @@ extension CommandLineTests {
         XCTAssertEqual(types["blk.0.attn_norm.weight"], .f32)
         XCTAssertEqual(file.metadata["general.file_type"]?.int, 15)
         XCTAssertTrue(try qwentty(["info", "-m", out]).stdout.contains("file type:     Q4_K_M"))
-        XCTAssertEqual(try qwentty(["run", "-m", out, "-p", "hi", "-n", "2"]).status, 0)
+        // `--quant Q4_K_M` at load chooses the same types in the same order and writes the same blocks: the
+        // folder then runs exactly as the converted file (tokens and their top-5 log-probabilities).
+        func tokens(_ model: [String]) throws -> [String] {
+            let run = try qwentty(["run"] + model + ["--raw", "-p", "Hello, world!", "--temp", "0", "-n", "16", "--json", "--logprobs", "5"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return run.stdout.split(separator: "\n").map(String.init).filter { !$0.contains("\"done\"") }
+        }
+        let converted = try tokens(["-m", out])
+        XCTAssertEqual(converted.count, 16)
+        XCTAssertEqual(try tokens(["-m", TestPaths.fixture("hf-tiny-qwen3"), "--quant", "Q4_K_M"]), converted)
     }
 
     func testConvertRefusesBadRequests() throws {
