@@ -14,10 +14,12 @@ public struct AppConfig: Equatable {
     public var systemPrompt: String?
     public var mouse: Bool?
     public var statsPane: Bool?
+    /// Qwen3: whether the model thinks before answering (`think = off` answers at once, as `/think off`).
+    public var thinking: Bool?
     /// Problems found, one line each, naming the file and line.
     public var problems: [String] = []
 
-    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "max_tokens", "system", "mouse", "stats"]
+    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "max_tokens", "system", "mouse", "stats", "think"]
 
     public init() {}
 
@@ -59,6 +61,7 @@ public struct AppConfig: Equatable {
             case "system": systemPrompt = value.isEmpty ? nil : value.replacingOccurrences(of: "\\n", with: "\n")
             case "mouse": mouse = flag(key, value)
             case "stats": statsPane = flag(key, value)
+            case "think": thinking = flag(key, value)
             default: problem(key, "unknown setting (known: \(Self.keys.joined(separator: ", ")))")
             }
         }

@@ -18,6 +18,8 @@ public final class ChatApp {
         public var modelPath = ""
         /// `--quant`: a Hugging Face folder's matrices are quantised at load (also when `/model` opens one).
         public var quantizeTo: QuantizationTarget?
+        /// Qwen3 thinks before answering (`--no-think`, `think = off`: it answers at once; `/think` changes it).
+        public var thinking = true
         public var theme = Theme.builtInDefault
         public var themes = ThemeLibrary(directories: [])
         public var noColor = false
@@ -93,6 +95,10 @@ public final class ChatApp {
         mouseOn = options.mouse
         systemPrompt = engine.session.systemPrompt
         settings = RuntimeSettings(sampler: engine.initialSamplerSettings, maxReplyTokens: engine.initialMaxReplyTokens)
+        if !options.thinking {
+            settings.thinking = false
+            sendSettings()
+        }
         describeModel()
         noteTemplate()
         stats.sampleMemory()

@@ -39,6 +39,8 @@ struct ChatCommand: ParsableCommand {
     var noMouse = false
     @Flag(help: "Do not save the conversation.")
     var noSave = false
+    @Flag(help: "Qwen3: answer at once, without thinking first (/think on turns it back on).")
+    var noThink = false
 
     func validate() throws {
         if let maxTokens, maxTokens < 1 { throw ValidationError("-n must be at least 1") }
@@ -86,6 +88,7 @@ struct ChatCommand: ParsableCommand {
         var options = ChatApp.Options()
         options.modelPath = path
         options.quantizeTo = quantizeTo
+        options.thinking = !noThink && config.thinking != false
         if loaded.model.config.name.contains("demo") {
             options.banner = "This is the bundled demo model: its weights are random, so it babbles. For real answers get a Qwen GGUF (README: Getting a real model) and run `qwentty -m FILE`."
         }

@@ -139,6 +139,7 @@ final class AppConfigTests: XCTestCase {
             system = "Line one.\\nLine two."
             mouse = off
             stats = no
+            think = off
             threads = many
             colour = red
             """, source: "cfg")
@@ -151,9 +152,10 @@ final class AppConfigTests: XCTestCase {
         XCTAssertEqual(config.systemPrompt, "Line one.\nLine two.")
         XCTAssertEqual(config.mouse, false)
         XCTAssertEqual(config.statsPane, false)
+        XCTAssertEqual(config.thinking, false)
         XCTAssertEqual(config.problems, ["cfg: max_tokens: expected a token count ≥ 1, got 0",
                                          "cfg: threads: expected 1…256, got many",
-                                         "cfg: colour: unknown setting (known: model, theme, threads, ctx_size, temp, max_tokens, system, mouse, stats)"])
+                                         "cfg: colour: unknown setting (known: model, theme, threads, ctx_size, temp, max_tokens, system, mouse, stats, think)"])
         XCTAssertEqual(AppConfig.load(path: "/nonexistent/qwentty/config"), AppConfig(), "no file: defaults, no complaint")
     }
 }
