@@ -1,4 +1,5 @@
 import Foundation
+import TerminalUI
 import TestSupport
 import XCTest
 
@@ -192,6 +193,46 @@ final class ChatScreenTests: XCTestCase {
         try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
         let resumed = try waitFor("the chat at its own context") { $0.contains("context 512 tokens") && $0.contains("Context rebuilt") }
         XCTAssertTrue(resumed.contains("with a 512-token context"), resumed)
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
+    }
+
+    /// A Qwen3 chat whose reply thought first (saved, since the tiny model never opens a think block on
+    /// its own): the reasoning is one folded, dimmed line and the answer the reply; `/think show` unfolds
+    /// it, `/think off` turns thinking off for the next reply, and the chat is rebuilt on Qwen3's template.
+    func testThinkingIsFoldedAndSwitched() throws {
+        let home = try scratchHome("e2e-think")
+        let model = TestPaths.fixture("tiny-qwen3-q8_0.gguf")
+        var transcript = Transcript()
+        transcript.append(.user, "Why is the sky blue?")
+        transcript.append(.assistant, "<think>\nThe user asks about Rayleigh scattering.\n</think>\n\nBecause air scatters blue light most.")
+        let chat = SavedChat(model: model, systemPrompt: nil, created: Date(), transcript: transcript)
+        let store = SessionStore(environment: ["XDG_STATE_HOME": home + "/state"])
+        try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
+        try store.save(chat, to: store.newPath(startedAt: Date()))
+
+        try start("-m \(model) --resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+                  width: 100, height: 30)
+        var s = try waitFor("the folded thinking") { $0.contains("Context rebuilt") && $0.contains("▸ thought: 6 words (/think show unfolds)") }
+        XCTAssertTrue(s.contains("Because air scatters blue light most."), s)
+        XCTAssertFalse(s.contains("Rayleigh"), "folded: the reasoning is not shown")
+        XCTAssertFalse(s.contains("<think>"), "the tags are not shown either")
+        try type("/think show")
+        s = try waitFor("the unfolded thinking") { $0.contains("▾ thought: 6 words") && $0.contains("The user asks about Rayleigh scattering.") }
+        try type("/think off")
+        _ = try waitFor("thinking off") { $0.contains("Thinking off: the model answers at once") }
+        try type("/think")
+        _ = try waitFor("the state") { $0.contains("Thinking off, shown unfolded") }
+        try type("And at sunset?")
+        _ = try waitFor("a reply") { $0.contains("And at sunset?") && !$0.contains("› And") && !$0.contains("●") }
+        try tmux(["send-keys", "-t", session, "C-d"])
+        _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
+        // Saved with the chat: the resumed chat still has thinking off.
+        try start("-m \(model) --resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+                  width: 100, height: 30)
+        _ = try waitFor("the resumed chat") { $0.contains("Context rebuilt") }
+        try type("/think")
+        _ = try waitFor("thinking still off") { $0.contains("Thinking off, shown folded") }
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
     }
