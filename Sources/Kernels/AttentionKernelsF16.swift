@@ -1,11 +1,12 @@
 /// Attention over an F16 key/value cache (`KVCache.Precision.f16`): the same two inner loops as
-/// `attentionScores` and `attentionWeightedSum`, reading half the bytes.
+/// `attentionScores` and `attentionWeightedSum`, reading half the bytes; keys in blocks of 16 positions.
 ///
 /// Halves are widened with integer lane operations, not Swift's SIMD conversion initialisers (those
 /// compile to outlined calls here): sixteen halves are loaded as eight 32-bit lanes, each lane's low half
 /// is the even element and its high half the odd one, and each is moved into a Float's exponent and
-/// mantissa bits and scaled by 2¹¹² (`evenAndOddHalves`). So keys are dotted with queries split into even
-/// and odd elements, and value sums are kept as even and odd accumulators, put back in order at the end.
+/// mantissa bits and scaled by 2¹¹² (`evenAndOddHalves`). Value sums are kept as even and odd
+/// accumulators, put back in order at the end; keys are stored so that a lane's two halves are two
+/// positions (0–7 low, 8–15 high), which come out in order.
 
 /// The even and odd elements of 16 consecutive F16 values loaded as 8 lanes, as Floats. Exact for every
 /// finite half, subnormals included (the 2¹¹² scale turns a Float subnormal into the half's value);
@@ -33,84 +34,58 @@ private func half(_ base: UnsafeRawPointer, _ index: Int) -> Float {
     Float(Float16(bitPattern: base.load(fromByteOffset: 2 * index, as: UInt16.self)))
 }
 
-/// `attentionScores` over F16 keys: `K[p]` is `headSize` halves at `keys + 2 · p · stride` bytes.
-public func attentionScoresF16(_ queries: UnsafePointer<Float>, heads: Int, keys: UnsafeRawPointer, stride: Int,
+/// `attentionScores` over F16 keys stored in blocks of 16 positions (`KVCache.keyBlocks`): block b holds
+/// `headSize` rows of 16 halves, row d being element d of positions 16b … 16b + 15, position 16b + l at
+/// slot (l mod 8)·2 + l / 8. Loaded as eight 32-bit lanes, a row's low halves are positions 0–7 of the
+/// block and its high halves 8–15, so each (broadcast) query element times one row updates 16 scores at
+/// once: no horizontal sums, and two vector stores per head and block. The scores of a last, partial
+/// block's empty slots are written too (up to `scoreStride`, which must reach the next multiple of 16)
+/// and never used.
+public func attentionScoresF16(_ queries: UnsafePointer<Float>, heads: Int, keyBlocks: UnsafeRawPointer,
                                count: Int, headSize: Int, scale: Float,
                                into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-    precondition((1 ... maxHeadsPerCall).contains(heads))
-    guard headSize % 16 == 0 else {
-        for h in 0 ..< heads {
-            for p in 0 ..< count {
-                var total: Float = 0
-                for i in 0 ..< headSize { total += queries[h * headSize + i] * half(keys + 2 * p * stride, i) }
-                scores[h * scoreStride + p] = total * scale
-            }
-        }
-        return
-    }
-    scoresF16(queries, heads: heads, keys: keys, stride: stride, count: count, headSize: headSize, scale: scale,
-              into: scores, scoreStride: scoreStride)
+    precondition((1 ... maxHeadsPerCall).contains(heads) && scoreStride >= (count + 15) / 16 * 16)
+    blockedScoresF16(queries, heads: heads, keyBlocks: keyBlocks, count: count, headSize: headSize, scale: scale,
+                     into: scores, scoreStride: scoreStride)
 }
 
-/// Up to eight heads, two keys per step (16 accumulators), queries split into their even and odd
-/// elements once per call.
+/// Up to eight heads per pass over the blocks: two accumulators (positions 0–7, 8–15) per head.
 @inline(never)
-private func scoresF16(_ queries: UnsafePointer<Float>, heads: Int, keys: UnsafeRawPointer, stride: Int,
-                       count: Int, headSize: Int, scale: Float,
-                       into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: maxHeadsPerCall * headSize) { buffer in
-        guard let split = buffer.baseAddress else { return }
-        let half = headSize / 2
-        // Head h's even elements, then its odd ones; absent heads repeat the last (not stored).
-        for h in 0 ..< maxHeadsPerCall {
-            let q = queries + min(h, heads - 1) * headSize, row = split + h * headSize
-            for i in 0 ..< half {
-                row[i] = q[2 * i]
-                row[half + i] = q[2 * i + 1]
+private func blockedScoresF16(_ queries: UnsafePointer<Float>, heads: Int, keyBlocks: UnsafeRawPointer,
+                              count: Int, headSize: Int, scale: Float,
+                              into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
+    func query(_ h: Int) -> UnsafePointer<Float> { queries + min(h, heads - 1) * headSize }
+    let q0 = query(0), q1 = query(1), q2 = query(2), q3 = query(3), q4 = query(4), q5 = query(5), q6 = query(6), q7 = query(7)
+    let out = UnsafeMutableRawPointer(scores)
+    let scaled = SIMD8<Float>(repeating: scale)
+    for block in 0 ..< (count + 15) / 16 {
+        var rows = keyBlocks + block * 32 * headSize
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var b4 = SIMD8<Float>(), b5 = SIMD8<Float>(), b6 = SIMD8<Float>(), b7 = SIMD8<Float>()
+        for d in 0 ..< headSize {
+            let (low, high) = evenAndOddHalves(rows.load(as: SIMD8<UInt32>.self))
+            rows += 32
+            var x = SIMD8<Float>(repeating: q0[d]); a0.addProduct(x, low); b0.addProduct(x, high)
+            x = SIMD8<Float>(repeating: q1[d]); a1.addProduct(x, low); b1.addProduct(x, high)
+            x = SIMD8<Float>(repeating: q2[d]); a2.addProduct(x, low); b2.addProduct(x, high)
+            x = SIMD8<Float>(repeating: q3[d]); a3.addProduct(x, low); b3.addProduct(x, high)
+            if heads > 4 {
+                x = SIMD8<Float>(repeating: q4[d]); a4.addProduct(x, low); b4.addProduct(x, high)
+                x = SIMD8<Float>(repeating: q5[d]); a5.addProduct(x, low); b5.addProduct(x, high)
+                x = SIMD8<Float>(repeating: q6[d]); a6.addProduct(x, low); b6.addProduct(x, high)
+                x = SIMD8<Float>(repeating: q7[d]); a7.addProduct(x, low); b7.addProduct(x, high)
             }
         }
-        let q = UnsafeRawPointer(split)
-        func even(_ h: Int, _ c: Int) -> SIMD8<Float> { q.load(fromByteOffset: 4 * (h * headSize + 8 * c), as: SIMD8<Float>.self) }
-        func odd(_ h: Int, _ c: Int) -> SIMD8<Float> { q.load(fromByteOffset: 4 * (h * headSize + half + 8 * c), as: SIMD8<Float>.self) }
-        let chunks = headSize / 16
-        var p = 0
-        while p < count {
-            let second = min(p + 1, count - 1)  // an odd last position is computed twice, stored once
-            let k0 = keys + 2 * p * stride, k1 = keys + 2 * second * stride
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-            var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-            var b4 = SIMD8<Float>(), b5 = SIMD8<Float>(), b6 = SIMD8<Float>(), b7 = SIMD8<Float>()
-            for c in 0 ..< chunks {
-                let (e0, o0) = evenAndOddHalves(k0.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<UInt32>.self))
-                let (e1, o1) = evenAndOddHalves(k1.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<UInt32>.self))
-                var x = even(0, c), y = odd(0, c)
-                a0.addProduct(x, e0); a0.addProduct(y, o0); b0.addProduct(x, e1); b0.addProduct(y, o1)
-                x = even(1, c); y = odd(1, c)
-                a1.addProduct(x, e0); a1.addProduct(y, o0); b1.addProduct(x, e1); b1.addProduct(y, o1)
-                x = even(2, c); y = odd(2, c)
-                a2.addProduct(x, e0); a2.addProduct(y, o0); b2.addProduct(x, e1); b2.addProduct(y, o1)
-                x = even(3, c); y = odd(3, c)
-                a3.addProduct(x, e0); a3.addProduct(y, o0); b3.addProduct(x, e1); b3.addProduct(y, o1)
-                if heads > 4 {
-                    x = even(4, c); y = odd(4, c)
-                    a4.addProduct(x, e0); a4.addProduct(y, o0); b4.addProduct(x, e1); b4.addProduct(y, o1)
-                    x = even(5, c); y = odd(5, c)
-                    a5.addProduct(x, e0); a5.addProduct(y, o0); b5.addProduct(x, e1); b5.addProduct(y, o1)
-                    x = even(6, c); y = odd(6, c)
-                    a6.addProduct(x, e0); a6.addProduct(y, o0); b6.addProduct(x, e1); b6.addProduct(y, o1)
-                    x = even(7, c); y = odd(7, c)
-                    a7.addProduct(x, e0); a7.addProduct(y, o0); b7.addProduct(x, e1); b7.addProduct(y, o1)
-                }
-            }
-            let first = SIMD8(lowHalf: sums(a0, a1, a2, a3), highHalf: sums(a4, a5, a6, a7)) * scale
-            let next = SIMD8(lowHalf: sums(b0, b1, b2, b3), highHalf: sums(b4, b5, b6, b7)) * scale
-            for h in 0 ..< heads {
-                scores[h * scoreStride + p] = first[h]
-                if second > p { scores[h * scoreStride + second] = next[h] }
-            }
-            p += 2
+        func store(_ head: Int, _ low: SIMD8<Float>, _ high: SIMD8<Float>) {
+            guard head < heads else { return }
+            let offset = 4 * (head * scoreStride + 16 * block)
+            out.storeBytes(of: low * scaled, toByteOffset: offset, as: SIMD8<Float>.self)
+            out.storeBytes(of: high * scaled, toByteOffset: offset + 32, as: SIMD8<Float>.self)
         }
+        store(0, a0, b0); store(1, a1, b1); store(2, a2, b2); store(3, a3, b3)
+        store(4, a4, b4); store(5, a5, b5); store(6, a6, b6); store(7, a7, b7)
     }
 }
 

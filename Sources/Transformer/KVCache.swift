@@ -2,8 +2,9 @@ import Kernels
 
 /// Keys and values of every layer for every position so far, preallocated for the whole context.
 ///
-/// Layout per layer: `[contextSize, Hkv·Dh]` for keys and the same for values, in F16 (the default, as
-/// llama.cpp keeps its cache) or F32. F16 halves the cache's memory and what attention reads per token,
+/// Layout per layer: `[contextSize, Hkv·Dh]` for values, and for keys in F32; in F16 (the default, as
+/// llama.cpp keeps its cache) keys are stored in blocks of 16 positions (`keyBlocks`), so that one vector
+/// load gives one key element for 16 positions and the score kernel needs no horizontal sums. F16 halves the cache's memory and what attention reads per token,
 /// which grows with the context: at 4096 positions Qwen2.5-0.5B's cache is 48 MiB instead of 96 MiB, all of
 /// it read for every generated token. A chat session keeps one cache across turns, so each new turn only
 /// prefills its own tokens.
@@ -18,20 +19,31 @@ public final class KVCache {
     public let contextSize: Int
     public let width: Int
     public let precision: Precision
+    /// Key and value heads, and the size of each (`width` = `headCount` · `headSize`).
+    public let headCount: Int
+    public let headSize: Int
+    /// Blocks of 16 positions per key head (F16 keys).
+    private let blockCount: Int
     /// Number of positions filled (the next token goes at this position).
     public var count: Int = 0
     private let keys: UnsafeMutableRawPointer
     private let values: UnsafeMutableRawPointer
 
-    public init(layerCount: Int, contextSize: Int, width: Int, precision: Precision = .f16) {
+    /// `headCount`: key/value heads (`width` / head size); 1 treats a row as one head.
+    public init(layerCount: Int, contextSize: Int, width: Int, headCount: Int = 1, precision: Precision = .f16) {
         self.layerCount = layerCount
         self.contextSize = contextSize
         self.width = width
         self.precision = precision
+        self.headCount = max(1, headCount)
+        headSize = width / max(1, headCount)
+        blockCount = (contextSize + 15) / 16
         let total = layerCount * contextSize * width * precision.bytesPerValue
+        let keyTotal = precision == .f16 ? layerCount * self.headCount * blockCount * 16 * headSize * 2 : total
         // Not zeroed: only positions below `count` are ever read, and untouched pages cost no memory, so
-        // a long context that a chat never fills does not show in its resident size.
-        keys = .allocate(byteCount: max(1, total), alignment: 64)
+        // a long context that a chat never fills does not show in its resident size. (A block's slots
+        // past `count` are read by the score kernel, but their scores are never used.)
+        keys = .allocate(byteCount: max(1, keyTotal), alignment: 64)
         values = .allocate(byteCount: max(1, total), alignment: 64)
     }
 
@@ -56,12 +68,29 @@ public final class KVCache {
             (keys.assumingMemoryBound(to: Float.self) + offset).update(from: k, count: width)
             (values.assumingMemoryBound(to: Float.self) + offset).update(from: v, count: width)
         case .f16:
-            storeHalves(k, into: keys.assumingMemoryBound(to: UInt16.self) + offset, count: width)
             storeHalves(v, into: values.assumingMemoryBound(to: UInt16.self) + offset, count: width)
+            // Position p is slot (p mod 8)·2 + (p mod 16)/8 of its block's row for each element: loaded as
+            // eight 32-bit lanes, the low halves are positions 0–7 and the high halves 8–15, in order.
+            let lane = position % 16
+            let slot = (lane % 8) * 2 + lane / 8
+            for h in 0 ..< headCount {
+                let block = UnsafeMutableRawPointer(mutating: keyBlocks(layer: layer, head: h))
+                    .assumingMemoryBound(to: UInt16.self) + (position / 16) * 16 * headSize + slot
+                for d in 0 ..< headSize {
+                    block[16 * d] = Float16(min(max(k[h * headSize + d], -65504), 65504)).bitPattern
+                }
+            }
         }
     }
 
-    /// The first position's key row of `layer`; rows follow every `width` values (F16 or F32 by `precision`).
+    /// F16 keys of key head `head` in `layer`: blocks of 16 positions, each `headSize` rows of 16 halves
+    /// (element d of the block's positions, in the slot order `store` describes). The score kernel
+    /// `attentionScoresF16` reads this.
+    public func keyBlocks(layer: Int, head: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(keys + ((layer * headCount + head) * blockCount * 16 * headSize) * 2)
+    }
+
+    /// F32 keys: the first position's key row of `layer`; rows follow every `width` Floats.
     public func keyRows(layer: Int) -> UnsafeRawPointer {
         UnsafeRawPointer(keys + layer * contextSize * width * precision.bytesPerValue)
     }

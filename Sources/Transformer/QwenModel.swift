@@ -54,7 +54,9 @@ public final class QwenModel {
     private let attention: UnsafeMutablePointer<Float>  // [T, H·Dh]
     private let gate: UnsafeMutablePointer<Float>       // [T, F]
     private let up: UnsafeMutablePointer<Float>         // [T, F]
-    private let scores: UnsafeMutablePointer<Float>     // [threads, maxHeadsPerCall, maxContext] attention weights
+    private let scores: UnsafeMutablePointer<Float>     // [threads, maxHeadsPerCall, scoreStride] attention weights
+    /// `maxContext` rounded up to the F16 score kernel's blocks of 16 positions.
+    private var scoreStride: Int { (maxContext + 15) / 16 * 16 }
     private let ropeCos: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
     private let ropeSin: UnsafeMutablePointer<Float>    // [maxContext, Dh/2]
     public let logits: UnsafeMutablePointer<Float>      // [V] of the last token
@@ -89,7 +91,7 @@ public final class QwenModel {
         attention = .allocate(capacity: t * c.queryWidth)
         gate = .allocate(capacity: t * c.ffnSize)
         up = .allocate(capacity: t * c.ffnSize)
-        scores = .allocate(capacity: pool.threadCount * maxHeadsPerCall * self.maxContext)
+        scores = .allocate(capacity: pool.threadCount * maxHeadsPerCall * ((self.maxContext + 15) / 16 * 16))
         logits = .allocate(capacity: c.vocabularySize)
         let half = c.headSize / 2
         ropeCos = .allocate(capacity: self.maxContext * half)
@@ -123,7 +125,7 @@ public final class QwenModel {
 
     public func makeCache(contextSize: Int? = nil) -> KVCache {
         KVCache(layerCount: config.layerCount, contextSize: min(contextSize ?? maxContext, maxContext), width: config.kvWidth,
-                precision: cachePrecision)
+                headCount: config.kvHeadCount, precision: cachePrecision)
     }
 
     /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count`, appends their keys and
@@ -254,9 +256,9 @@ public final class QwenModel {
         let q = self.q
         let attention = self.attention
         let scores = self.scores
-        let maxContext = self.maxContext
+        let stride = self.scoreStride
         pool.run { thread, threads in
-            let weights = scores + thread * maxHeadsPerCall * maxContext
+            let weights = scores + thread * maxHeadsPerCall * stride
             var job = thread
             while job < t * c.kvHeadCount * slices {
                 let i = job / (c.kvHeadCount * slices)
@@ -265,24 +267,24 @@ public final class QwenModel {
                 let heads = min(perSlice, (kvHead + 1) * groupSize - firstHead)
                 let length = start + i + 1
                 let kvOffset = kvHead * c.headSize * cache.precision.bytesPerValue
-                let keys = cache.keyRows(layer: layer) + kvOffset, values = cache.valueRows(layer: layer) + kvOffset
+                let values = cache.valueRows(layer: layer) + kvOffset
                 let query = q + i * c.queryWidth + firstHead * c.headSize
                 let out = attention + i * c.queryWidth + firstHead * c.headSize
                 switch cache.precision {
                 case .f16:
-                    attentionScoresF16(query, heads: heads, keys: keys, stride: c.kvWidth, count: length,
-                                       headSize: c.headSize, scale: scale, into: weights, scoreStride: maxContext)
+                    attentionScoresF16(query, heads: heads, keyBlocks: cache.keyBlocks(layer: layer, head: kvHead), count: length,
+                                       headSize: c.headSize, scale: scale, into: weights, scoreStride: stride)
                 case .f32:
-                    attentionScores(query, heads: heads, keys: keys.assumingMemoryBound(to: Float.self), stride: c.kvWidth,
-                                    count: length, headSize: c.headSize, scale: scale, into: weights, scoreStride: maxContext)
+                    attentionScores(query, heads: heads, keys: (cache.keyRows(layer: layer) + kvOffset).assumingMemoryBound(to: Float.self),
+                                    stride: c.kvWidth, count: length, headSize: c.headSize, scale: scale, into: weights, scoreStride: stride)
                 }
-                for h in 0 ..< heads { softmax(weights + h * maxContext, count: length) }
+                for h in 0 ..< heads { softmax(weights + h * stride, count: length) }
                 switch cache.precision {
                 case .f16:
-                    attentionWeightedSumF16(weights, weightStride: maxContext, heads: heads, values: values, stride: c.kvWidth,
+                    attentionWeightedSumF16(weights, weightStride: stride, heads: heads, values: values, stride: c.kvWidth,
                                             count: length, headSize: c.headSize, into: out)
                 case .f32:
-                    attentionWeightedSum(weights, weightStride: maxContext, heads: heads,
+                    attentionWeightedSum(weights, weightStride: stride, heads: heads,
                                          values: values.assumingMemoryBound(to: Float.self), stride: c.kvWidth,
                                          count: length, headSize: c.headSize, into: out)
                 }

@@ -30,27 +30,39 @@ final class AttentionF16Tests: XCTestCase {
         XCTAssertEqual(out.map { Float(Float16(bitPattern: $0)) }, [65504, -65504, Float(Float16(Float(0.1))), -3.5])
     }
 
-    /// Scores and weighted sums over F16 rows against the F32 kernels on the same values (rounded to F16
-    /// first): only the order of the additions differs, so 1e-5 relative is loose.
+    /// Scores over F16 key blocks and weighted sums over F16 rows against the F32 kernels on the same values
+    /// (rounded to F16 first): only the order of the additions differs, so 1e-5 relative is loose. Head
+    /// sizes of Qwen (64, 128) and an odd one; 1–8 heads; counts that fill blocks and ones that do not.
     func testF16AttentionEqualsF32AttentionOnTheSameValues() {
         var rng = SystemRandomNumberGenerator()
         for headSize in [64, 128, 40] {
             for heads in [1, 3, 4, 5, 7, 8] {
-                for count in [1, 2, 7, 33] {
+                for count in [1, 2, 7, 16, 33] {
                     let stride = headSize * 2 + 16  // rows of a wider cache, as one kv head of several
                     let rows = (0 ..< count * stride).map { _ in Float16(Float.random(in: -2 ... 2, using: &rng)) }
                     let asFloats = rows.map { Float($0) }
                     let halves = rows.map(\.bitPattern)
                     let queries = (0 ..< heads * headSize).map { _ in Float.random(in: -1 ... 1, using: &rng) }
-                    var fast = [Float](repeating: 0, count: heads * count), reference = fast
-                    halves.withUnsafeBytes { keys in
-                        attentionScoresF16(queries, heads: heads, keys: keys.baseAddress!, stride: stride, count: count,
-                                           headSize: headSize, scale: 0.125, into: &fast, scoreStride: count)
+                    // The keys as `KVCache.keyBlocks` lays them out: blocks of 16 positions, element-major,
+                    // position 16b + l at slot (l mod 8)·2 + l / 8.
+                    let padded = (count + 15) / 16 * 16
+                    var blocks = [UInt16](repeating: 0, count: padded * headSize)
+                    for p in 0 ..< count {
+                        let slot = (p % 8) * 2 + (p % 16) / 8
+                        for d in 0 ..< headSize { blocks[(p / 16) * 16 * headSize + 16 * d + slot] = halves[p * stride + d] }
+                    }
+                    var fast = [Float](repeating: 0, count: heads * padded), reference = [Float](repeating: 0, count: heads * count)
+                    blocks.withUnsafeBytes { keys in
+                        attentionScoresF16(queries, heads: heads, keyBlocks: keys.baseAddress!, count: count,
+                                           headSize: headSize, scale: 0.125, into: &fast, scoreStride: padded)
                     }
                     attentionScores(queries, heads: heads, keys: asFloats, stride: stride, count: count, headSize: headSize,
                                     scale: 0.125, into: &reference, scoreStride: count)
-                    for i in fast.indices {
-                        XCTAssertEqual(fast[i], reference[i], accuracy: 1e-5 * max(1, abs(reference[i])), "scores \(headSize) \(heads) \(count)")
+                    for h in 0 ..< heads {
+                        for p in 0 ..< count {
+                            let (ours, theirs) = (fast[h * padded + p], reference[h * count + p])
+                            XCTAssertEqual(ours, theirs, accuracy: 1e-5 * max(1, abs(theirs)), "scores \(headSize) \(heads) \(count)")
+                        }
                     }
                     let weights = (0 ..< heads * count).map { _ in Float.random(in: 0 ... 1, using: &rng) }
                     var sum = [Float](repeating: 0, count: heads * headSize), sumReference = sum
