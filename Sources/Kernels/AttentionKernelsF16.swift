@@ -55,37 +55,18 @@ private func blockedScoresF16(_ queries: UnsafePointer<Float>, heads: Int, keyBl
                               count: Int, headSize: Int, scale: Float,
                               into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
     func query(_ h: Int) -> UnsafePointer<Float> { queries + min(h, heads - 1) * headSize }
-    let q0 = query(0), q1 = query(1), q2 = query(2), q3 = query(3), q4 = query(4), q5 = query(5), q6 = query(6), q7 = query(7)
+    let q = (query(0), query(1), query(2), query(3), query(4), query(5), query(6), query(7))
     let out = UnsafeMutableRawPointer(scores)
     let scaled = SIMD8<Float>(repeating: scale)
     for block in 0 ..< (count + 15) / 16 {
-        var rows = keyBlocks + block * 32 * headSize
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-        var b4 = SIMD8<Float>(), b5 = SIMD8<Float>(), b6 = SIMD8<Float>(), b7 = SIMD8<Float>()
-        for d in 0 ..< headSize {
-            let (low, high) = evenAndOddHalves(rows.load(as: SIMD8<UInt32>.self))
-            rows += 32
-            var x = SIMD8<Float>(repeating: q0[d]); a0.addProduct(x, low); b0.addProduct(x, high)
-            x = SIMD8<Float>(repeating: q1[d]); a1.addProduct(x, low); b1.addProduct(x, high)
-            x = SIMD8<Float>(repeating: q2[d]); a2.addProduct(x, low); b2.addProduct(x, high)
-            x = SIMD8<Float>(repeating: q3[d]); a3.addProduct(x, low); b3.addProduct(x, high)
-            if heads > 4 {
-                x = SIMD8<Float>(repeating: q4[d]); a4.addProduct(x, low); b4.addProduct(x, high)
-                x = SIMD8<Float>(repeating: q5[d]); a5.addProduct(x, low); b5.addProduct(x, high)
-                x = SIMD8<Float>(repeating: q6[d]); a6.addProduct(x, low); b6.addProduct(x, high)
-                x = SIMD8<Float>(repeating: q7[d]); a7.addProduct(x, low); b7.addProduct(x, high)
-            }
-        }
-        func store(_ head: Int, _ low: SIMD8<Float>, _ high: SIMD8<Float>) {
-            guard head < heads else { return }
-            let offset = 4 * (head * scoreStride + 16 * block)
+        // Row d of a block: element d of its 16 positions, positions 0–7 in the low halves.
+        let sums = HalfRowSums(q, heads: heads, rows: keyBlocks + block * 32 * headSize, step: 32, count: headSize)
+        for h in 0 ..< heads {
+            let (low, high) = sums[h]
+            let offset = 4 * (h * scoreStride + 16 * block)
             out.storeBytes(of: low * scaled, toByteOffset: offset, as: SIMD8<Float>.self)
             out.storeBytes(of: high * scaled, toByteOffset: offset + 32, as: SIMD8<Float>.self)
         }
-        store(0, a0, b0); store(1, a1, b1); store(2, a2, b2); store(3, a3, b3)
-        store(4, a4, b4); store(5, a5, b5); store(6, a6, b6); store(7, a7, b7)
     }
 }
 
@@ -115,37 +96,66 @@ private func weightedSumF16(_ weights: UnsafePointer<Float>, weightStride: Int, 
                             values: UnsafeRawPointer, stride: Int, count: Int, headSize: Int,
                             into out: UnsafeMutablePointer<Float>) {
     func row(_ h: Int) -> UnsafePointer<Float> { weights + min(h, heads - 1) * weightStride }
-    let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
+    let w = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
     for c in 0 ..< headSize / 16 {
-        var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
-        var e4 = SIMD8<Float>(), e5 = SIMD8<Float>(), e6 = SIMD8<Float>(), e7 = SIMD8<Float>()
-        var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
-        var o4 = SIMD8<Float>(), o5 = SIMD8<Float>(), o6 = SIMD8<Float>(), o7 = SIMD8<Float>()
-        var v = values + 32 * c
-        let step = 2 * stride
-        for p in 0 ..< count {
-            let (even, odd) = evenAndOddHalves(v.loadUnaligned(as: SIMD8<UInt32>.self))
-            v += step
-            var x = SIMD8<Float>(repeating: w0[p]); e0.addProduct(x, even); o0.addProduct(x, odd)
-            x = SIMD8<Float>(repeating: w1[p]); e1.addProduct(x, even); o1.addProduct(x, odd)
-            x = SIMD8<Float>(repeating: w2[p]); e2.addProduct(x, even); o2.addProduct(x, odd)
-            x = SIMD8<Float>(repeating: w3[p]); e3.addProduct(x, even); o3.addProduct(x, odd)
-            if heads > 4 {
-                x = SIMD8<Float>(repeating: w4[p]); e4.addProduct(x, even); o4.addProduct(x, odd)
-                x = SIMD8<Float>(repeating: w5[p]); e5.addProduct(x, even); o5.addProduct(x, odd)
-                x = SIMD8<Float>(repeating: w6[p]); e6.addProduct(x, even); o6.addProduct(x, odd)
-                x = SIMD8<Float>(repeating: w7[p]); e7.addProduct(x, even); o7.addProduct(x, odd)
-            }
-        }
-        func store(_ head: Int, _ even: SIMD8<Float>, _ odd: SIMD8<Float>) {
-            guard head < heads else { return }
-            let o = out + head * headSize + 16 * c
+        // Elements 16c … 16c + 15 of every value row: the even ones in the low halves.
+        let sums = HalfRowSums(w, heads: heads, rows: values + 32 * c, step: 2 * stride, count: count)
+        for h in 0 ..< heads {
+            let (even, odd) = sums[h]
+            let o = out + h * headSize + 16 * c
             for j in 0 ..< 8 {
                 o[2 * j] = even[j]
                 o[2 * j + 1] = odd[j]
             }
         }
-        store(0, e0, o0); store(1, e1, o1); store(2, e2, o2); store(3, e3, o3)
-        store(4, e4, o4); store(5, e5, o5); store(6, e6, o6); store(7, e7, o7)
+    }
+}
+
+/// The inner loop of both F16 kernels: for up to eight heads, Σₜ sₕ[t] · row t, over `count` rows of 16
+/// halves, `step` bytes apart, each split into its low and high halves (`evenAndOddHalves`). A score is
+/// Σ_d q[d] · (element d of 16 keys); a value sum is Σ_p w[p] · (16 elements of value row p). Sixteen
+/// accumulators, every row loaded and widened once for all heads; heads 5–8 are skipped for a group of
+/// four or fewer.
+struct HalfRowSums {
+    private var low0 = SIMD8<Float>(), low1 = SIMD8<Float>(), low2 = SIMD8<Float>(), low3 = SIMD8<Float>()
+    private var low4 = SIMD8<Float>(), low5 = SIMD8<Float>(), low6 = SIMD8<Float>(), low7 = SIMD8<Float>()
+    private var high0 = SIMD8<Float>(), high1 = SIMD8<Float>(), high2 = SIMD8<Float>(), high3 = SIMD8<Float>()
+    private var high4 = SIMD8<Float>(), high5 = SIMD8<Float>(), high6 = SIMD8<Float>(), high7 = SIMD8<Float>()
+
+    typealias Scalars = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                         UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+
+    @inline(__always)
+    init(_ s: Scalars, heads: Int, rows: UnsafeRawPointer, step: Int, count: Int) {
+        var row = rows
+        for t in 0 ..< count {
+            let (low, high) = evenAndOddHalves(row.loadUnaligned(as: SIMD8<UInt32>.self))
+            row += step
+            var x = SIMD8<Float>(repeating: s.0[t]); low0.addProduct(x, low); high0.addProduct(x, high)
+            x = SIMD8<Float>(repeating: s.1[t]); low1.addProduct(x, low); high1.addProduct(x, high)
+            x = SIMD8<Float>(repeating: s.2[t]); low2.addProduct(x, low); high2.addProduct(x, high)
+            x = SIMD8<Float>(repeating: s.3[t]); low3.addProduct(x, low); high3.addProduct(x, high)
+            if heads > 4 {
+                x = SIMD8<Float>(repeating: s.4[t]); low4.addProduct(x, low); high4.addProduct(x, high)
+                x = SIMD8<Float>(repeating: s.5[t]); low5.addProduct(x, low); high5.addProduct(x, high)
+                x = SIMD8<Float>(repeating: s.6[t]); low6.addProduct(x, low); high6.addProduct(x, high)
+                x = SIMD8<Float>(repeating: s.7[t]); low7.addProduct(x, low); high7.addProduct(x, high)
+            }
+        }
+    }
+
+    /// Head `h`'s sums of the low and high halves.
+    @inline(__always)
+    subscript(_ h: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+        switch h {
+        case 0: return (low0, high0)
+        case 1: return (low1, high1)
+        case 2: return (low2, high2)
+        case 3: return (low3, high3)
+        case 4: return (low4, high4)
+        case 5: return (low5, high5)
+        case 6: return (low6, high6)
+        default: return (low7, high7)
+        }
     }
 }
