@@ -35,6 +35,9 @@ public struct Transcript {
     struct Reasoning {
         var text = ""
         var open = true
+        /// The last characters of `text` that could begin `</think>` (at most 7): with the new text, all
+        /// that is searched for the tag, since the reasoning grows a token at a time.
+        var tail = ""
         var words: Int { text.split(whereSeparator: \.isWhitespace).count }
     }
 
@@ -122,13 +125,16 @@ public struct Transcript {
             }
         }
         if var reasoning = entry.reasoning, reasoning.open {
-            reasoning.text += text
-            guard let end = reasoning.text.range(of: "</think>") else {
+            let window = reasoning.tail + text
+            guard let end = window.range(of: "</think>") else {
+                reasoning.text += text
+                reasoning.tail = String(window.suffix(7))
                 entry.reasoning = reasoning
                 return
             }
-            text = String(reasoning.text[end.upperBound...].drop { $0 == "\n" })
-            reasoning.text = String(reasoning.text[..<end.lowerBound]).trimmingCharacters(in: .newlines)
+            text = String(window[end.upperBound...].drop { $0 == "\n" })
+            reasoning.text = String(reasoning.text.dropLast(reasoning.tail.count) + window[..<end.lowerBound])
+                .trimmingCharacters(in: .newlines)
             reasoning.open = false
             entry.reasoning = reasoning
         }

@@ -21,9 +21,7 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup var threadsOption: ThreadsOption
 
     func run() throws {
-        guard let target = QuantizationTarget(name: type) else {
-            throw UserFacingError("unknown --type '\(type)'; choose one of \(QuantizationTarget.names.joined(separator: ", "))")
-        }
+        let target = try QuantizationTarget.named(type, option: "--type")
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw UserFacingError("\(input): convert reads a Hugging Face model folder; `qwentty quantize IN.gguf OUT.gguf --type T` rewrites a GGUF file")

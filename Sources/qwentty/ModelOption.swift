@@ -39,10 +39,7 @@ struct ModelOption: ParsableArguments {
     /// `--quant` as a target (nil when not given).
     func quantization() throws -> QuantizationTarget? {
         guard let quant else { return nil }
-        guard let target = QuantizationTarget(name: quant) else {
-            throw UserFacingError("unknown --quant '\(quant)'; choose one of \(QuantizationTarget.names.joined(separator: ", "))")
-        }
-        return target
+        return try QuantizationTarget.named(quant, option: "--quant")
     }
 
     func resolvedPath() throws -> String {
@@ -56,6 +53,17 @@ struct ModelOption: ParsableArguments {
             }
         }
         throw UserFacingError("no model given and none found in ./models: pass -m FILE.gguf (see README: Getting a real model)")
+    }
+}
+
+extension QuantizationTarget {
+    /// The target `name` names, or the one-line error that lists the names (`option`: the flag that gave
+    /// it): `--quant`, and `--type` of `quantize` and `convert`.
+    static func named(_ name: String, option: String) throws -> QuantizationTarget {
+        guard let target = QuantizationTarget(name: name) else {
+            throw UserFacingError("unknown \(option) '\(name)'; choose one of \(names.joined(separator: ", "))")
+        }
+        return target
     }
 }
 

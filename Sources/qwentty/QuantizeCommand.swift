@@ -21,9 +21,7 @@ struct QuantizeCommand: ParsableCommand {
     @OptionGroup var threadsOption: ThreadsOption
 
     func run() throws {
-        guard let target = QuantizationTarget(name: type) else {
-            throw UserFacingError("unknown --type '\(type)'; choose one of \(QuantizationTarget.names.joined(separator: ", "))")
-        }
+        let target = try QuantizationTarget.named(type, option: "--type")
         guard URL(fileURLWithPath: input).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL else {
             throw UserFacingError("the output must be a different file from the input")
         }

@@ -205,6 +205,11 @@ final class TranscriptTests: XCTestCase {
         XCTAssertEqual(lines.map(\.text), ["qwen", "  ▾ thought: 3 words", "    They say hi.", "  Hello there"])
         XCTAssertEqual(lines[2].runs.map(\.style), [.dim])
         XCTAssertEqual(t.entries[0].text, "<think>\nThey say hi.\n</think>\n\n**Hello** there")
+        // The closing tag split over pieces (as text, when the vocabulary has no such token) is found too.
+        let split = t.append(.assistant, "", streaming: true)
+        for piece in ["<think>", "a b c", "</th", "ink>", "Done."] { t.appendText(piece, toEntry: split) }
+        t.finish(entry: split, cut: false)
+        XCTAssertEqual(t.lines(width: 60).suffix(3).map(\.text), ["  ▾ thought: 3 words", "    a b c", "  Done."])
     }
 
     /// A reply that only starts like `<think>` is held back until it is known, then is all answer; so is
