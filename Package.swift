@@ -1,15 +1,32 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
 
 /// The engine's kernels are only fast when LLVM may use the host's vector units: without a target CPU,
 /// `Float(Float16)` is a library call and integer dot products are not vectorised (7x slower, see
 /// ../shared/PERFORMANCE.md). `unsafeFlags` are allowed because this is the root package.
+/// `-march=native` builds for the build machine, so the build machine's CPU decides whether the kernels may
+/// use AVX-512 VNNI's 8-bit dot product (`vpdpbusd`, 4x the products per instruction of the Int16 path,
+/// which LLVM never emits from plain Swift). `QWENTTY_PORTABLE=1` leaves it out (the AVX2 comparison
+/// build sets it); on ARM or older x86 the portable SIMD kernels are all there is.
+let hostHasAVX512VNNI: Bool = {
+    #if arch(x86_64) && os(Linux)
+    if ProcessInfo.processInfo.environment["QWENTTY_PORTABLE"] == "1" { return false }
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+    let names = Set(flags.split(separator: " ").map(String.init))
+    return ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"].allSatisfy(names.contains)
+    #else
+    return false
+    #endif
+}()
+
 let engineFlags: [SwiftSetting] = [
     .unsafeFlags(["-Xcc", "-march=native"]),
     // The engine hands raw pointers to pool threads by design; strict Sendable checking of Swift 6 mode
     // would only add `@unchecked` noise there.
     .swiftLanguageMode(.v5),
-]
+] + (hostHasAVX512VNNI ? [.define("QWENTTY_AVX512_VNNI")] : [])
 
 let package = Package(
     name: "qwentty",
@@ -21,7 +38,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "ModelFiles", swiftSettings: engineFlags),
-        .target(name: "Kernels", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
+        // The few x86 vector instructions plain Swift cannot reach, as LLVM intrinsics through the `Builtin`
+        // module (hence -parse-stdlib); empty unless QWENTTY_AVX512_VNNI.
+        .target(name: "VectorInstructions", swiftSettings: engineFlags + [.unsafeFlags(["-parse-stdlib"])]),
+        .target(name: "Kernels", dependencies: ["ModelFiles", "VectorInstructions"], swiftSettings: engineFlags),
         .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
         .target(name: "Transformer", dependencies: ["ModelFiles", "Kernels"], swiftSettings: engineFlags),
         .target(name: "Inference", dependencies: ["ModelFiles", "Kernels", "Transformer", "Tokenizer"], swiftSettings: engineFlags),

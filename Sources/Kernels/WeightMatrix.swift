@@ -68,10 +68,21 @@ public struct WeightMatrix {
         let sums = UnsafePointer(scratch.sums)
         let blocks = cols / 32
         let me = self
+        #if QWENTTY_AVX512_VNNI
+        let bytes = UnsafePointer(scratch.bytes)
+        let byteDot = hasByteDotKernel(type, blocks: blocks)
+        #endif
         pool.parallelFor(rows) { start, end in
             for r in start ..< end {
                 let row = me.data + r * me.rowBytes
                 for t in 0 ..< tokens {
+                    #if QWENTTY_AVX512_VNNI
+                    if byteDot {
+                        out[t * me.rows + r] = dotByteKernel(me.type, row, bytes + t * me.cols, xs + t * blocks, sums + t * blocks,
+                                                             blocks: blocks)
+                        continue
+                    }
+                    #endif
                     let value: Float
                     switch me.type {
                     case .q8_0: value = dotQ8_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)

@@ -1,0 +1,67 @@
+#if QWENTTY_AVX512_VNNI
+import ModelFiles
+import VectorInstructions
+import XCTest
+@testable import Kernels
+
+/// The AVX-512 VNNI kernels against the portable ones on the same rows and the same 8-bit activation
+/// (compiled where the build machine has VNNI; `DotProductTests` covers both against a Double reference).
+final class DotProductsVNNITests: XCTestCase {
+    private func random(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0 ..< count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+    }
+
+    /// Rows of the real model's widths (896 and 4864 values, 28 and 152 blocks): integer sums are exact in
+    /// both kernels, so they differ only in the order Float products are added (~1e-7 relative per
+    /// term; 1e-5 of the sum of magnitudes bounds it with room).
+    func testEveryByteKernelMatchesThePortableKernel() throws {
+        XCTAssertTrue(AVX512.isAvailable)
+        for cols in [896, 4864] {
+            let x = random(cols, seed: UInt64(cols))
+            let activation = ActivationQ8()
+            activation.quantize(x, tokens: 1, length: cols)
+            for i in 0 ..< cols { XCTAssertEqual(Int16(activation.bytes[i]), activation.values[i]) }
+            let blocks = cols / 32
+            for type in [GGMLType.q8_0, .q4_0, .q5_0, .q4_K, .q6_K] where cols % type.blockSize == 0 {
+                XCTAssertTrue(hasByteDotKernel(type, blocks: blocks))
+                for seed in 0 ..< 4 {
+                    var w = random(cols, seed: 100 + UInt64(seed))
+                    if seed == 1 { w = w.map { $0 * 1e3 } }       // large scales
+                    if seed == 2 { w = w.map { abs($0) } }        // one-signed blocks (Q8_0's codes near 255)
+                    if seed == 3 { for i in stride(from: 0, to: cols, by: 5) { w[i] = -w[i].magnitude * 40 } }
+                    let row = UnsafeMutableRawPointer.allocate(byteCount: cols / type.blockSize * type.blockBytes, alignment: 64)
+                    defer { row.deallocate() }
+                    Quantizer.quantizeRow(type, w, row, count: cols)
+                    let xq = UnsafePointer(activation.values), xs = UnsafePointer(activation.scales)
+                    let sums = UnsafePointer(activation.sums)
+                    let portable: Float
+                    switch type {
+                    case .q8_0: portable = dotQ8_0(row, xq, xs, blocks: blocks)
+                    case .q4_0: portable = dotQ4_0(row, xq, xs, sums, blocks: blocks)
+                    case .q5_0: portable = dotQ5_0(row, xq, xs, sums, blocks: blocks)
+                    case .q4_K: portable = dotQ4_K(row, xq, xs, sums, superBlocks: blocks / 8)
+                    default: portable = dotQ6_K(row, xq, xs, sums, superBlocks: blocks / 8)
+                    }
+                    let vnni = dotByteKernel(type, row, activation.bytes, xs, sums, blocks: blocks)
+                    var dequantized = [Float](repeating: 0, count: cols)
+                    WeightMatrix(type: type, rows: 1, cols: cols, data: row).dequantize(row: 0, into: &dequantized)
+                    let magnitude = (0 ..< cols).reduce(Float(0)) { $0 + abs(dequantized[$1] * Float(activation.values[$1]) * activation.scales[$1 / 32]) }
+                    XCTAssertEqual(vnni, portable, accuracy: 1e-5 * magnitude, "\(type.name) cols \(cols) seed \(seed)")
+                }
+            }
+        }
+    }
+
+    /// Rows with an odd number of 32-value blocks take the portable kernels (the VNNI ones step 64 values).
+    func testOddBlockCountsFallBack() {
+        XCTAssertFalse(hasByteDotKernel(.q5_0, blocks: 3))
+        XCTAssertFalse(hasByteDotKernel(.q8_0, blocks: 27))
+        XCTAssertTrue(hasByteDotKernel(.q8_0, blocks: 28))
+        XCTAssertFalse(hasByteDotKernel(.q5_1, blocks: 28))
+    }
+}
+#endif
