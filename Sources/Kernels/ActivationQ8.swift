@@ -12,6 +12,12 @@ public final class ActivationQ8 {
     public private(set) var sums: UnsafeMutablePointer<Int32>
     /// The same values as Int8: what the AVX-512 VNNI kernels read, 64 per instruction (`DotProductsVNNI`).
     public private(set) var bytes: UnsafeMutablePointer<Int8>
+    /// Per block, scale × Σ values: a weight format's offset term is d · this (`BlockPairFormat`).
+    public private(set) var scaledSums: UnsafeMutablePointer<Float>
+    /// Per 64 values, the two blocks' scales each repeated over eight lanes: the lane layout of the VNNI
+    /// kernels' products, so a lane scale is one multiply by the weight side's (filled only where those
+    /// kernels are compiled in, and only when a token's length is a multiple of 64).
+    public private(set) var pairScales: UnsafeMutablePointer<SIMD16<Float>>
     private var capacity: Int
 
     public init(capacity: Int = 0) {
@@ -20,6 +26,8 @@ public final class ActivationQ8 {
         scales = .allocate(capacity: self.capacity / 32)
         sums = .allocate(capacity: self.capacity / 32)
         bytes = .allocate(capacity: self.capacity)
+        scaledSums = .allocate(capacity: self.capacity / 32)
+        pairScales = .allocate(capacity: self.capacity / 64 + 1)
     }
 
     deinit {
@@ -27,6 +35,8 @@ public final class ActivationQ8 {
         scales.deallocate()
         sums.deallocate()
         bytes.deallocate()
+        scaledSums.deallocate()
+        pairScales.deallocate()
     }
 
     /// What the buffers hold: the source, token count and row length of the last `quantize`.
@@ -40,22 +50,37 @@ public final class ActivationQ8 {
             scales.deallocate()
             sums.deallocate()
             bytes.deallocate()
+            scaledSums.deallocate()
+            pairScales.deallocate()
             capacity = total
             values = .allocate(capacity: total)
             scales = .allocate(capacity: total / 32)
             sums = .allocate(capacity: total / 32)
             bytes = .allocate(capacity: total)
+            scaledSums = .allocate(capacity: total / 32)
+            pairScales = .allocate(capacity: total / 64 + 1)
         }
-        let (values, scales, sums, bytes) = (self.values, self.scales, self.sums, self.bytes)
+        let (values, scales, sums, bytes, scaledSums) = (self.values, self.scales, self.sums, self.bytes, self.scaledSums)
+        #if QWENTTY_AVX512_VNNI
+        let pairScales = length % 64 == 0 ? self.pairScales : nil
+        #else
+        let pairScales: UnsafeMutablePointer<SIMD16<Float>>? = nil
+        #endif
         let blocksPerToken = length / 32
-        if let pool, tokens > 1 {
-            pool.parallelFor(tokens) { start, end in
-                let first = start * blocksPerToken
-                quantizeQ8(x + first * 32, values + first * 32, scales + first, sums + first, bytes + first * 32,
-                           blocks: (end - start) * blocksPerToken)
+        func quantizeTokens(_ start: Int, _ end: Int) {
+            let first = start * blocksPerToken, count = (end - start) * blocksPerToken
+            quantizeQ8(x + first * 32, values + first * 32, scales + first, sums + first, bytes + first * 32, blocks: count)
+            for b in first ..< first + count { scaledSums[b] = scales[b] * Float(sums[b]) }
+            if let pairScales {
+                for p in first / 2 ..< (first + count) / 2 {
+                    pairScales[p] = SIMD16(lowHalf: SIMD8(repeating: scales[2 * p]), highHalf: SIMD8(repeating: scales[2 * p + 1]))
+                }
             }
+        }
+        if let pool, tokens > 1 {
+            pool.parallelFor(tokens) { start, end in quantizeTokens(start, end) }
         } else {
-            quantizeQ8(x, values, scales, sums, bytes, blocks: total / 32)
+            quantizeTokens(0, tokens)
         }
         holding = (x, tokens, length)
     }

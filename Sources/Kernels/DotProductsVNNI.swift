@@ -12,8 +12,10 @@ import VectorInstructions
 // folded out with the activation's block sums: Σ (n − o)·x = Σ n·x − o·Σ x.
 //
 // Each instruction leaves sixteen Int32 lanes of four products each. They are not summed per block:
-// they are converted to Float and multiplied by a lane vector of scales (weight scale × activation scale),
-// so the only horizontal sum is one per row (llama.cpp's scheme).
+// they are converted to Float and multiplied by a lane vector of scales (weight scale × activation scale,
+// the latter laid out per lane in advance: `ActivationQ8.pairScales`), so the only horizontal sum is one
+// per row (llama.cpp's scheme). The offset term is Σ d·(activation scale·Σx) per block, the second factor
+// also precomputed (`ActivationQ8.scaledSums`).
 //
 // Every kernel needs an even number of 32-value blocks (a 64-value step); `WeightMatrix` falls back to
 // the portable kernels otherwise.
@@ -27,49 +29,66 @@ func hasByteDotKernel(_ type: GGMLType, blocks: Int) -> Bool {
     }
 }
 
-/// Row · one token's activation (`x`: Int8 values, `xs` scales, `xsum` block sums) for a type that
-/// `hasByteDotKernel`.
+/// A quantised activation as the VNNI kernels read it; `token(t)` is the `t`-th row of `cols` values.
+struct ByteActivation {
+    let values: UnsafePointer<Int8>
+    let pairScales: UnsafePointer<SIMD16<Float>>
+    let scaledSums: UnsafePointer<Float>
+    let cols: Int
+
+    init(_ x: ActivationQ8, cols: Int) {
+        values = UnsafePointer(x.bytes)
+        pairScales = UnsafePointer(x.pairScales)
+        scaledSums = UnsafePointer(x.scaledSums)
+        self.cols = cols
+    }
+
+    private init(values: UnsafePointer<Int8>, pairScales: UnsafePointer<SIMD16<Float>>, scaledSums: UnsafePointer<Float>, cols: Int) {
+        (self.values, self.pairScales, self.scaledSums, self.cols) = (values, pairScales, scaledSums, cols)
+    }
+
+    @inline(__always)
+    func token(_ t: Int) -> ByteActivation {
+        ByteActivation(values: values + t &* cols, pairScales: pairScales + t &* (cols / 64), scaledSums: scaledSums + t &* (cols / 32),
+                       cols: cols)
+    }
+
+    /// Products of the 64 values from value `64·pair` on with 64 unsigned codes, as Floats per lane.
+    @inline(__always)
+    func products(_ codes: SIMD16<UInt32>, pair: Int) -> SIMD16<Float> {
+        AVX512.floats(AVX512.dotBytes(.zero, unsigned: codes, signed: loadVector(values + pair &* 64)))
+    }
+}
+
+/// Row · one token's activation for a type that `hasByteDotKernel`.
 @inline(__always)
-func dotByteKernel(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>,
-                   _ xsum: UnsafePointer<Int32>, blocks: Int) -> Float {
+func dotByteKernel(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: ByteActivation) -> Float {
     switch type {
-    case .q8_0: return dotQ8_0VNNI(row, x, xs, xsum, blocks: blocks)
-    case .q4_0: return dotQ4_0VNNI(row, x, xs, xsum, blocks: blocks)
-    case .q5_0: return dotQ5_0VNNI(row, x, xs, xsum, blocks: blocks)
-    case .q4_K: return dotQ4_KVNNI(row, x, xs, xsum, superBlocks: blocks / 8)
-    default: return dotQ6_KVNNI(row, x, xs, superBlocks: blocks / 8)
+    case .q8_0: return dotQ8_0VNNI(row, x)
+    case .q4_0: return dotQ4_0VNNI(row, x)
+    case .q5_0: return dotQ5_0VNNI(row, x)
+    case .q4_K: return dotQ4_KVNNI(row, x)
+    default: return dotQ6_KVNNI(row, x)
     }
 }
 
 /// Sixteen lanes: the first eight `a`, the last eight `b` (one scale per 32-value block).
 @inline(__always)
-private func halves(_ a: Float, _ b: Float) -> SIMD16<Float> {
+func halves(_ a: Float, _ b: Float) -> SIMD16<Float> {
     SIMD16(lowHalf: SIMD8(repeating: a), highHalf: SIMD8(repeating: b))
 }
 
 /// The sum of the sixteen lanes, as a tree of vector adds.
 @inline(__always)
-private func total(_ v: SIMD16<Float>) -> Float {
+func total(_ v: SIMD16<Float>) -> Float {
     let eight = v.lowHalf + v.highHalf
     let four = eight.lowHalf + eight.highHalf
     return (four[0] + four[1]) + (four[2] + four[3])
 }
 
 @inline(__always)
-private func loadVector(_ p: UnsafeRawPointer, _ offset: Int = 0) -> SIMD16<UInt32> {
+func loadVector(_ p: UnsafeRawPointer, _ offset: Int = 0) -> SIMD16<UInt32> {
     p.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
-}
-
-/// One 64-value step of a format with one scale per 32-value block: `codes` (blocks A and B, unsigned)
-/// against the activation at block `b`; `d` are the two blocks' weight scales. The offset term is kept
-/// apart in `offsets` (Σ d·x_scale·Σx per block) and subtracted once per row.
-@inline(__always)
-private func blockPair(_ codes: SIMD16<UInt32>, _ d: SIMD2<Float>, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>,
-                       _ xsum: UnsafePointer<Int32>, _ b: Int, _ acc: inout SIMD16<Float>, _ offsets: inout SIMD2<Float>) {
-    let dot = AVX512.dotBytes(.zero, unsigned: codes, signed: loadVector(x + b &* 32))
-    let s = d * UnsafeRawPointer(xs + b).loadUnaligned(as: SIMD2<Float>.self)
-    offsets.addProduct(s, SIMD2<Float>(UnsafeRawPointer(xsum + b).loadUnaligned(as: SIMD2<Int32>.self)))
-    acc = AVX512.fma(AVX512.floats(dot), halves(s[0], s[1]), acc)
 }
 
 /// Sixteen nibbles (one 16-byte run of a Q4_0/Q5_0 block) as the block's 32 codes in order: low nibbles
@@ -80,62 +99,85 @@ private func nibbleCodes(_ block: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt
     return SIMD8(lowHalf: q & 0x0F0F_0F0F, highHalf: (q &>> 4) & 0x0F0F_0F0F)
 }
 
-@inline(never)
-func dotQ8_0VNNI(_ w: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
-                 blocks: Int) -> Float {
-    var acc = SIMD16<Float>(), offsets = SIMD2<Float>()
-    var b = 0
-    while b + 2 <= blocks {
-        let a = w + b &* 34, c = a + 34
-        let signed = SIMD16(lowHalf: a.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self),
-                            highHalf: c.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self))
-        blockPair(signed ^ 0x8080_8080, SIMD2(loadHalf(a), loadHalf(c)), x, xs, xsum, b, &acc, &offsets)
-        b &+= 2
+/// The formats with one scale per 32-value block, read two blocks (64 values) at a time.
+enum BlockPairFormat {
+    case q8_0, q4_0, q5_0
+
+    /// The constant the codes are offset by (value = code − offset).
+    var offset: Float {
+        switch self {
+        case .q8_0: return 128
+        case .q4_0: return 8
+        case .q5_0: return 16
+        }
     }
-    return total(acc) - 128 * offsets.sum()
+
+    /// Blocks `b` and `b + 1` of `row`: their unsigned codes and scales.
+    @inline(__always)
+    func pair(_ row: UnsafeRawPointer, _ b: Int) -> (codes: SIMD16<UInt32>, scales: SIMD2<Float>) {
+        switch self {
+        case .q8_0:
+            let a = row + b &* 34, c = a + 34
+            let signed = SIMD16(lowHalf: a.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self),
+                                highHalf: c.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self))
+            return (signed ^ 0x8080_8080, SIMD2(loadHalf(a), loadHalf(c)))
+        case .q4_0:
+            let a = row + b &* 18, c = a + 18
+            return (SIMD16(lowHalf: nibbleCodes(a, 2), highHalf: nibbleCodes(c, 2)), SIMD2(loadHalf(a), loadHalf(c)))
+        case .q5_0:
+            // The fifth bits (32 per block, bit i for value i) of two blocks make one 64-bit mask, which
+            // `vpmovm2b` turns into bytes in value order.
+            let a = row + b &* 22, c = a + 22
+            let bits = UInt64(a.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian)
+                | UInt64(c.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian) &<< 32
+            let codes = SIMD16(lowHalf: nibbleCodes(a, 6), highHalf: nibbleCodes(c, 6)) | (AVX512.byteMask(bits) & 0x1010_1010)
+            return (codes, SIMD2(loadHalf(a), loadHalf(c)))
+        }
+    }
+
+    /// One token's running sums over a row: Float products per lane, and the offset term per block pair.
+    struct Sums {
+        var products = SIMD16<Float>()
+        var offsets = SIMD2<Float>()
+
+        /// Adds blocks `b`, `b + 1` (`codes`, scales `d`, `lanes` = `d` per lane) against `x`.
+        @inline(__always)
+        mutating func add(_ codes: SIMD16<UInt32>, _ d: SIMD2<Float>, _ lanes: SIMD16<Float>, _ x: ByteActivation, _ b: Int) {
+            products = AVX512.fma(x.products(codes, pair: b / 2), lanes * x.pairScales[b / 2], products)
+            offsets.addProduct(d, UnsafeRawPointer(x.scaledSums + b).loadUnaligned(as: SIMD2<Float>.self))
+        }
+
+        func value(_ format: BlockPairFormat) -> Float { total(products) - format.offset * offsets.sum() }
+    }
 }
 
-@inline(never)
-func dotQ4_0VNNI(_ w: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
-                 blocks: Int) -> Float {
-    var acc = SIMD16<Float>(), offsets = SIMD2<Float>()
+@inline(__always)
+private func blockRow(_ format: BlockPairFormat, _ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
+    var sums = BlockPairFormat.Sums()
     var b = 0
-    while b + 2 <= blocks {
-        let a = w + b &* 18, c = a + 18
-        let codes = SIMD16(lowHalf: nibbleCodes(a, 2), highHalf: nibbleCodes(c, 2))
-        blockPair(codes, SIMD2(loadHalf(a), loadHalf(c)), x, xs, xsum, b, &acc, &offsets)
+    while b + 2 <= x.cols / 32 {
+        let (codes, d) = format.pair(w, b)
+        sums.add(codes, d, halves(d[0], d[1]), x, b)
         b &+= 2
     }
-    return total(acc) - 8 * offsets.sum()
+    return sums.value(format)
 }
 
-/// Q5_0: the fifth bits (32 per block, bit i for value i) of two blocks make one 64-bit mask, which
-/// `vpmovm2b` turns into bytes in value order.
-@inline(never)
-func dotQ5_0VNNI(_ w: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
-                 blocks: Int) -> Float {
-    var acc = SIMD16<Float>(), offsets = SIMD2<Float>()
-    var b = 0
-    while b + 2 <= blocks {
-        let a = w + b &* 22, c = a + 22
-        let bits = UInt64(a.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian)
-            | UInt64(c.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian) &<< 32
-        let codes = SIMD16(lowHalf: nibbleCodes(a, 6), highHalf: nibbleCodes(c, 6)) | (AVX512.byteMask(bits) & 0x1010_1010)
-        blockPair(codes, SIMD2(loadHalf(a), loadHalf(c)), x, xs, xsum, b, &acc, &offsets)
-        b &+= 2
-    }
-    return total(acc) - 16 * offsets.sum()
-}
+@inline(never) func dotQ8_0VNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q8_0, w, x) }
+@inline(never) func dotQ4_0VNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q4_0, w, x) }
+@inline(never) func dotQ5_0VNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q5_0, w, x) }
 
-/// Q4_K: each 32-byte run of nibbles holds two 32-value sub-blocks (low nibbles, then high), so one run
-/// is one 64-value step in value order. Sub-block scales and mins are 6-bit (`KQuant.scaleMin`); the
-/// min term is Σ dmin·m·x_scale·Σx per sub-block, kept apart as in `blockPair`.
-@inline(never)
-func dotQ4_KVNNI(_ w: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>,
-                 superBlocks: Int) -> Float {
-    var acc = SIMD16<Float>(), mins = SIMD8<Float>()
-    for s in 0 ..< superBlocks {
-        let block = w + s &* 144
+/// Q4_K super-block `s` of a row: each 32-byte run of nibbles holds two 32-value sub-blocks (low nibbles,
+/// then high), so run `r` is one 64-value step in value order. Sub-block scales and mins are 6-bit
+/// (`KQuant.scaleMin`); `lanes(r)` is d·scale per lane of step `r`, `mins` is dmin·min per sub-block.
+struct Q4_KSuperBlock {
+    let block: UnsafeRawPointer
+    let scales: SIMD8<Float>
+    let mins: SIMD8<Float>
+
+    @inline(__always)
+    init(_ w: UnsafeRawPointer, _ s: Int) {
+        block = w + s &* 144
         let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
         var scale = SIMD8<Float>(), minimum = SIMD8<Float>()
         for j in 0 ..< 8 {
@@ -143,58 +185,80 @@ func dotQ4_KVNNI(_ w: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePo
             scale[j] = Float(sc)
             minimum[j] = Float(m)
         }
-        let xsv = UnsafeRawPointer(xs + s &* 8).loadUnaligned(as: SIMD8<Float>.self)
-        let xsums = SIMD8<Float>(UnsafeRawPointer(xsum + s &* 8).loadUnaligned(as: SIMD8<Int32>.self))
-        mins.addProduct(loadHalf(block, 2) * minimum * xsv, xsums)
-        let lane = loadHalf(block) * scale * xsv
-        let xv = x + s &* 256
-        @inline(__always)
-        func run(_ r: Int) -> SIMD16<Float> {
-            let q = block.loadUnaligned(fromByteOffset: 16 + 32 * r, as: SIMD8<UInt32>.self)
-            let codes = SIMD16(lowHalf: q & 0x0F0F_0F0F, highHalf: (q &>> 4) & 0x0F0F_0F0F)
-            return AVX512.floats(AVX512.dotBytes(.zero, unsigned: codes, signed: loadVector(xv + 64 * r)))
+        scales = loadHalf(block) * scale
+        mins = loadHalf(block, 2) * minimum
+    }
+
+    @inline(__always) func codes(_ r: Int) -> SIMD16<UInt32> {
+        let q = block.loadUnaligned(fromByteOffset: 16 + 32 * r, as: SIMD8<UInt32>.self)
+        return SIMD16(lowHalf: q & 0x0F0F_0F0F, highHalf: (q &>> 4) & 0x0F0F_0F0F)
+    }
+
+    @inline(__always) func lanes(_ r: Int) -> SIMD16<Float> { halves(scales[2 * r], scales[2 * r + 1]) }
+}
+
+@inline(never)
+func dotQ4_KVNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
+    var acc = SIMD16<Float>(), mins = SIMD8<Float>()
+    for s in 0 ..< x.cols / 256 {
+        let block = Q4_KSuperBlock(w, s)
+        mins.addProduct(block.mins, UnsafeRawPointer(x.scaledSums + s &* 8).loadUnaligned(as: SIMD8<Float>.self))
+        for r in 0 ..< 4 {
+            acc = AVX512.fma(x.products(block.codes(r), pair: 4 &* s &+ r), block.lanes(r) * x.pairScales[4 &* s &+ r], acc)
         }
-        acc = AVX512.fma(run(0), halves(lane[0], lane[1]), acc)
-        acc = AVX512.fma(run(1), halves(lane[2], lane[3]), acc)
-        acc = AVX512.fma(run(2), halves(lane[4], lane[5]), acc)
-        acc = AVX512.fma(run(3), halves(lane[6], lane[7]), acc)
     }
     return total(acc) - mins.sum()
 }
 
-/// Q6_K: per 128-value half, the low nibbles of 64 `ql` bytes are values 0–63 and their high nibbles
-/// 64–127, in order; the two high bits come from 32 `qh` bytes (bit pairs 0–1, 2–3 for the first 64,
-/// 4–5, 6–7 for the second). Each 16 values have their own Int8 scale, so the lane scale is laid out
-/// per four lanes with a permute. The −32 offset is a second `vpdpbusd` against 32s, since the
-/// activation has sums per 32 values, not per 16.
-@inline(never)
-func dotQ6_KVNNI(_ w: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xs: UnsafePointer<Float>, superBlocks: Int) -> Float {
-    // Lane i of a 64-value step belongs to sub-block i / 4 of the step, and to activation block i / 8.
-    let i0 = SIMD16<Int32>(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)
-    let (i1, i2, i3) = (i0 &+ 4, i0 &+ 8, i0 &+ 12)
-    let pairs = SIMD16<Int32>(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)
-    let thirtyTwos = SIMD16<UInt32>(repeating: 0x2020_2020)
-    var acc = SIMD16<Float>()
-    for s in 0 ..< superBlocks {
-        let block = w + s &* 210
-        // Sub-block k (16 values): d · scale[k] · x_scale[k / 2].
-        let xsv = UnsafeRawPointer(xs + s &* 8).loadUnaligned(as: SIMD8<Float>.self)
-        let sub = AVX512.floats(signedBytes: block.loadUnaligned(fromByteOffset: 192, as: SIMD4<UInt32>.self))
-            * AVX512.permute(SIMD16(lowHalf: xsv, highHalf: xsv), pairs) * loadHalf(block, 208)
-        let xv = x + s &* 256
-        @inline(__always)
-        func step(_ codes: SIMD16<UInt32>, _ offset: Int, _ index: SIMD16<Int32>) {
-            let xq = loadVector(xv + offset)
-            let dot = AVX512.dotBytes(.zero, unsigned: codes, signed: xq) &- AVX512.dotBytes(.zero, unsigned: thirtyTwos, signed: xq)
-            acc = AVX512.fma(AVX512.floats(dot), AVX512.permute(sub, index), acc)
+/// Q6_K super-block `s` of a row: per 128-value half, the low nibbles of 64 `ql` bytes are values 0–63
+/// and their high nibbles 64–127, in order; the two high bits come from 32 `qh` bytes (bit pairs 0–1, 2–3
+/// for the first 64, 4–5, 6–7 for the second). Each 16 values have their own Int8 scale, laid out per
+/// four lanes with a permute.
+struct Q6_KSuperBlock {
+    let block: UnsafeRawPointer
+    /// d · scale of each 16-value sub-block.
+    let scales: SIMD16<Float>
+
+    @inline(__always)
+    init(_ w: UnsafeRawPointer, _ s: Int) {
+        block = w + s &* 210
+        scales = AVX512.floats(signedBytes: block.loadUnaligned(fromByteOffset: 192, as: SIMD4<UInt32>.self)) * loadHalf(block, 208)
+    }
+
+    /// The codes of step `k` (0–3: values 64k ..< 64k + 64) and its lane scales.
+    @inline(__always)
+    func step(_ k: Int) -> (codes: SIMD16<UInt32>, lanes: SIMD16<Float>) {
+        let h = k / 2
+        let ql = loadVector(block, 64 * h)
+        let qh = block.loadUnaligned(fromByteOffset: 128 + 32 * h, as: SIMD8<UInt32>.self)
+        let codes: SIMD16<UInt32>
+        if k % 2 == 0 {
+            codes = (ql & 0x0F0F_0F0F) | ((SIMD16(lowHalf: qh, highHalf: qh &>> 2) & 0x0303_0303) &<< 4)
+        } else {
+            codes = ((ql &>> 4) & 0x0F0F_0F0F) | ((SIMD16(lowHalf: qh &>> 4, highHalf: qh &>> 6) & 0x0303_0303) &<< 4)
         }
-        for h in 0 ..< 2 {
-            let ql = loadVector(block, 64 * h)
-            let qh = block.loadUnaligned(fromByteOffset: 128 + 32 * h, as: SIMD8<UInt32>.self)
-            let low = SIMD16(lowHalf: qh, highHalf: qh &>> 2) & 0x0303_0303
-            let high = SIMD16(lowHalf: qh &>> 4, highHalf: qh &>> 6) & 0x0303_0303
-            step((ql & 0x0F0F_0F0F) | (low &<< 4), 128 * h, h == 0 ? i0 : i2)
-            step(((ql &>> 4) & 0x0F0F_0F0F) | (high &<< 4), 128 * h + 64, h == 0 ? i1 : i3)
+        // Lane i of the step belongs to sub-block 4k + i / 4.
+        let index = SIMD16<Int32>(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3) &+ Int32(4 * k)
+        return (codes, AVX512.permute(scales, index))
+    }
+
+    /// The −32 offset of the codes, per lane: a second `vpdpbusd` against 32s (the activation has sums per
+    /// 32 values, the scales change every 16).
+    @inline(__always)
+    static func offsets(_ x: ByteActivation, pair: Int) -> SIMD16<Float> {
+        x.products(SIMD16(repeating: 0x2020_2020), pair: pair)
+    }
+}
+
+@inline(never)
+func dotQ6_KVNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
+    var acc = SIMD16<Float>()
+    for s in 0 ..< x.cols / 256 {
+        let block = Q6_KSuperBlock(w, s)
+        for k in 0 ..< 4 {
+            let (codes, lanes) = block.step(k)
+            let pair = 4 &* s &+ k
+            acc = AVX512.fma(x.products(codes, pair: pair) - Q6_KSuperBlock.offsets(x, pair: pair), lanes * x.pairScales[pair], acc)
         }
     }
     return total(acc)

@@ -24,12 +24,41 @@ public struct WeightMatrix {
     /// (pp8 157 vs 154 tok/s, pp16 271 vs 207).
     public static let prefillThreshold = 8
 
+    /// The same threshold where the row's type has an AVX-512 VNNI kernel (`DotProductsVNNI`): its
+    /// four-token kernel decodes each weight block once per four tokens and needs no layout. Measured on
+    /// the real Qwen2.5-Coder-0.5B Q4_K_M file (Zen 4, 2 threads, tok/s, four-token kernel vs panels):
+    /// pp8 191 vs 145, pp12 195 vs 163, pp16 208 vs 241; the four-token kernel is bound by its per-token
+    /// Float work (convert, scale, FMA per 64 values) and stays near 215 tok/s for longer prompts.
+    public static let byteDotPrefillThreshold = 16
+
     /// Whether this matrix is dotted against a quantised (Q8) activation rather than Floats.
     public var usesQuantizedActivation: Bool { !(type == .f32 || type == .f16 || type == .bf16) }
 
     /// Dequantises row `row` into `dst` (`cols` Floats); used for embedding lookups.
     public func dequantize(row: Int, into dst: UnsafeMutablePointer<Float>) {
         dequantizeRow(type, data + row * rowBytes, dst, count: cols)
+    }
+
+    /// The kernels a `multiply` of `tokens` tokens runs.
+    enum Path {
+        /// Rows laid out as Int16 panels, against the 8-bit activation (prefill of the nibble and K-quant formats).
+        case panels(Int16RowPanel)
+        /// Rows as Floats, against the Float activation (reference precision; prefill of the other formats).
+        case floatRows
+        /// A dot product per row and token (`bytes`: the AVX-512 VNNI kernels, four tokens at a time).
+        case perToken(bytes: Bool)
+    }
+
+    func path(tokens: Int, precision: ActivationPrecision) -> Path {
+        #if QWENTTY_AVX512_VNNI
+        let byteDot = precision == .quantized && hasByteDotKernel(type, blocks: cols / 32)
+        #else
+        let byteDot = false
+        #endif
+        let batched = tokens >= (byteDot ? Self.byteDotPrefillThreshold : Self.prefillThreshold)
+        if precision == .quantized, batched, let panel = Int16RowPanel(type: type, cols: cols) { return .panels(panel) }
+        if (usesQuantizedActivation && precision == .float) || batched { return .floatRows }
+        return .perToken(bytes: byteDot)
     }
 
     /// `out[t, r] = Σ_c W[r, c] · x[t, c]` for `tokens` activation rows.
@@ -51,17 +80,20 @@ public struct WeightMatrix {
                 scratch.quantize(x, tokens: tokens, length: cols, pool: pool)
             }
         }
-        if precision == .quantized, tokens >= Self.prefillThreshold, let panel = Int16RowPanel(type: type, cols: cols) {
+        let byteDot: Bool
+        switch path(tokens: tokens, precision: precision) {
+        case .panels(let panel):
             quantizeInput()
             multiplyPanels(panel, scratch.quantized(length: cols), tokens: tokens, into: out, pool: pool)
             return
-        }
-        if (usesQuantizedActivation && precision == .float) || tokens >= Self.prefillThreshold {
+        case .floatRows:
             multiplyDequantized(x, tokens: tokens, into: out, pool: pool)
             return
-        }
-        if usesQuantizedActivation {
-            quantizeInput()
+        case .perToken(let bytes):
+            byteDot = bytes
+            if usesQuantizedActivation {
+                quantizeInput()
+            }
         }
         let xq = UnsafePointer(scratch.values)
         let xs = UnsafePointer(scratch.scales)
@@ -69,20 +101,27 @@ public struct WeightMatrix {
         let blocks = cols / 32
         let me = self
         #if QWENTTY_AVX512_VNNI
-        let bytes = UnsafePointer(scratch.bytes)
-        let byteDot = hasByteDotKernel(type, blocks: blocks)
+        let bytes = ByteActivation(scratch, cols: cols)
         #endif
         pool.parallelFor(rows) { start, end in
             for r in start ..< end {
                 let row = me.data + r * me.rowBytes
-                for t in 0 ..< tokens {
-                    #if QWENTTY_AVX512_VNNI
-                    if byteDot {
-                        out[t * me.rows + r] = dotByteKernel(me.type, row, bytes + t * me.cols, xs + t * blocks, sums + t * blocks,
-                                                             blocks: blocks)
-                        continue
+                #if QWENTTY_AVX512_VNNI
+                if byteDot {
+                    var t = 0
+                    while t + 4 <= tokens {
+                        let four = dotByteKernel4(me.type, row, bytes.token(t))
+                        for j in 0 ..< 4 { out[(t + j) * me.rows + r] = four[j] }
+                        t += 4
                     }
-                    #endif
+                    while t < tokens {
+                        out[t * me.rows + r] = dotByteKernel(me.type, row, bytes.token(t))
+                        t += 1
+                    }
+                    continue
+                }
+                #endif
+                for t in 0 ..< tokens {
                     let value: Float
                     switch me.type {
                     case .q8_0: value = dotQ8_0(row, xq + t * me.cols, xs + t * blocks, blocks: blocks)

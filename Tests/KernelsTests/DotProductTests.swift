@@ -38,22 +38,23 @@ final class DotProductTests: XCTestCase {
 
     func testMatMulOfEveryTypeAgainstFloatReference() throws {
         let file = try GGUFFile(path: TestPaths.fixture("quant-vectors.gguf"))
-        // 3 tokens take the per-token decode kernels; 9 tokens the prefill path (Int16 panels for the
-        // nibble and K-quant formats, rows as Floats and the 4×4 micro-kernel for the others), here with
-        // 7 rows so row and token remainders run.
-        for (tokens, rowLimit) in [(3, Int.max), (9, 7)] {
+        // 3 tokens take the per-token decode kernels; 9 and 17 tokens the prefill paths (Int16 panels for
+        // the nibble and K-quant formats, rows as Floats and the 4×4 micro-kernel for the others; where
+        // AVX-512 VNNI is compiled in, its four-token kernels below 16 tokens), here with 7 rows so row
+        // and token remainders run.
+        for (tokens, rowLimit) in [(3, Int.max), (9, 7), (17, 7)] {
         for type in [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K] {
             let stored = try XCTUnwrap(file.tensor(named: type.name))
             let w = WeightMatrix(type: type, rows: min(rowLimit, stored.rowCount), cols: stored.rowLength, data: file.data(of: stored))
-            let prefill = tokens >= WeightMatrix.prefillThreshold
+            let path = w.path(tokens: tokens, precision: .quantized)
             let x = activations(tokens * w.cols, seed: UInt64(type.rawValue))
             for threads in [1, 2] {
                 var out = [Float](repeating: .nan, count: tokens * w.rows)
                 let scratch = ActivationQ8()
                 w.multiply(x, tokens: tokens, into: &out, scratch: scratch, pool: ThreadPool(threads: threads))
-                // Prefill of the nibble and K-quant formats runs the integer `Int16RowPanel` kernel,
-                // so it meets the 8-bit activation too; Q8_0 prefill converts rows to Floats.
-                let integerPath = !prefill || Int16RowPanel(type: type, cols: w.cols) != nil
+                // Only the Float-row path (Q8_0 prefill) dots quantised rows against Float activations.
+                var integerPath = true
+                if case .floatRows = path { integerPath = false }
                 if w.usesQuantizedActivation && integerPath {
                     // Exactness of the integer kernel: against the same 8-bit activation, dequantised, the
                     // only difference is Float rounding of scale products and sums (~1e-7 relative).

@@ -21,10 +21,15 @@ final class DotProductsVNNITests: XCTestCase {
     func testEveryByteKernelMatchesThePortableKernel() throws {
         XCTAssertTrue(AVX512.isAvailable)
         for cols in [896, 4864] {
-            let x = random(cols, seed: UInt64(cols))
+            // Four tokens: the first is dotted alone (decode) and all four at once (short prompts).
+            let x = random(4 * cols, seed: UInt64(cols))
             let activation = ActivationQ8()
-            activation.quantize(x, tokens: 1, length: cols)
-            for i in 0 ..< cols { XCTAssertEqual(Int16(activation.bytes[i]), activation.values[i]) }
+            activation.quantize(x, tokens: 4, length: cols)
+            for i in 0 ..< 4 * cols { XCTAssertEqual(Int16(activation.bytes[i]), activation.values[i]) }
+            for b in 0 ..< 4 * cols / 32 {
+                XCTAssertEqual(activation.scaledSums[b], activation.scales[b] * Float(activation.sums[b]))
+                XCTAssertEqual(activation.pairScales[b / 2][(b % 2) * 8 + 3], activation.scales[b])
+            }
             let blocks = cols / 32
             for type in [GGMLType.q8_0, .q4_0, .q5_0, .q4_K, .q6_K] where cols % type.blockSize == 0 {
                 XCTAssertTrue(hasByteDotKernel(type, blocks: blocks))
@@ -46,7 +51,11 @@ final class DotProductsVNNITests: XCTestCase {
                     case .q4_K: portable = dotQ4_K(row, xq, xs, sums, superBlocks: blocks / 8)
                     default: portable = dotQ6_K(row, xq, xs, sums, superBlocks: blocks / 8)
                     }
-                    let vnni = dotByteKernel(type, row, activation.bytes, xs, sums, blocks: blocks)
+                    let bytes = ByteActivation(activation, cols: cols)
+                    let vnni = dotByteKernel(type, row, bytes)
+                    let four = dotByteKernel4(type, row, bytes)
+                    // The four-token kernel does the same arithmetic per token in the same order.
+                    for t in 0 ..< 4 { XCTAssertEqual(four[t], dotByteKernel(type, row, bytes.token(t)), "\(type.name) token \(t)") }
                     var dequantized = [Float](repeating: 0, count: cols)
                     WeightMatrix(type: type, rows: 1, cols: cols, data: row).dequantize(row: 0, into: &dequantized)
                     let magnitude = (0 ..< cols).reduce(Float(0)) { $0 + abs(dequantized[$1] * Float(activation.values[$1]) * activation.scales[$1 / 32]) }
