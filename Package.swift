@@ -2,31 +2,40 @@
 import PackageDescription
 import Foundation
 
-/// The engine's kernels are only fast when LLVM may use the host's vector units: without a target CPU,
-/// `Float(Float16)` is a library call and integer dot products are not vectorised (7x slower, see
-/// ../shared/PERFORMANCE.md). `unsafeFlags` are allowed because this is the root package.
-/// `-march=native` builds for the build machine, so the build machine's CPU decides whether the kernels may
-/// use AVX-512 VNNI's 8-bit dot product (`vpdpbusd`, 4x the products per instruction of the Int16 path,
-/// which LLVM never emits from plain Swift). `QWENTTY_PORTABLE=1` leaves it out (the AVX2 comparison
-/// build sets it); on ARM or older x86 the portable SIMD kernels are all there is.
-let hostHasAVX512VNNI: Bool = {
+/// Which x86 instructions the byte-dot kernels (Sources/Kernels/ByteDotProducts.swift) are built with.
+/// `-march=native` builds for the build machine, so its CPU decides: AVX-512 VNNI's `vpdpbusd` (64 8-bit
+/// products per instruction), else AVX2's `vpmaddubsw`; LLVM never emits either from plain Swift, so they
+/// come from the VectorInstructions module. Elsewhere (ARM, x86 without AVX2) the portable SIMD kernels
+/// are all there is. `QWENTTY_ISA=avx2` or `=portable` overrides the detection (the AVX2 comparison build
+/// of scripts/bench-vs-llamacpp.py sets it, with `-march=x86-64-v3`).
+let byteDotInstructions: String? = {
     #if arch(x86_64) && os(Linux)
-    if ProcessInfo.processInfo.environment["QWENTTY_PORTABLE"] == "1" { return false }
+    switch ProcessInfo.processInfo.environment["QWENTTY_ISA"] {
+    case "portable": return nil
+    case "avx2": return "QWENTTY_AVX2"
+    case "avx512vnni": return "QWENTTY_AVX512_VNNI"
+    default: break
+    }
     guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
     let names = Set(flags.split(separator: " ").map(String.init))
-    return ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"].allSatisfy(names.contains)
+    if ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"].allSatisfy(names.contains) { return "QWENTTY_AVX512_VNNI" }
+    if ["avx2", "fma", "f16c", "bmi2"].allSatisfy(names.contains) { return "QWENTTY_AVX2" }
+    return nil
     #else
-    return false
+    return nil
     #endif
 }()
 
+/// The engine's kernels are only fast when LLVM may use the host's vector units: without a target CPU,
+/// `Float(Float16)` is a library call and integer dot products are not vectorised (7x slower, see
+/// ../shared/PERFORMANCE.md). `unsafeFlags` are allowed because this is the root package.
 let engineFlags: [SwiftSetting] = [
     .unsafeFlags(["-Xcc", "-march=native"]),
     // The engine hands raw pointers to pool threads by design; strict Sendable checking of Swift 6 mode
     // would only add `@unchecked` noise there.
     .swiftLanguageMode(.v5),
-] + (hostHasAVX512VNNI ? [.define("QWENTTY_AVX512_VNNI")] : [])
+] + (byteDotInstructions.map { [.define($0)] } ?? [])
 
 let package = Package(
     name: "qwentty",
@@ -39,7 +48,7 @@ let package = Package(
     targets: [
         .target(name: "ModelFiles", swiftSettings: engineFlags),
         // The few x86 vector instructions plain Swift cannot reach, as LLVM intrinsics through the `Builtin`
-        // module (hence -parse-stdlib); empty unless QWENTTY_AVX512_VNNI.
+        // module (hence -parse-stdlib); empty on other CPUs.
         .target(name: "VectorInstructions", swiftSettings: engineFlags + [.unsafeFlags(["-parse-stdlib"])]),
         .target(name: "Kernels", dependencies: ["ModelFiles", "VectorInstructions"], swiftSettings: engineFlags),
         .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),

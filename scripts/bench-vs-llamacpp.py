@@ -62,8 +62,9 @@ def prepare_avx2():
         sys.exit("Package.swift no longer sets -march=native: update --avx2")
     package = package.replace("-march=native", "-march=x86-64-v3")
     open(os.path.join(source, "Package.swift"), "w").write(package)
+    # QWENTTY_ISA=avx2: Package.swift would otherwise pick this machine's AVX-512 VNNI kernels.
     subprocess.run(["swift", "build", "-c", "release", "--product", "qwentty", "--scratch-path", os.path.join(BENCH, "avx2-build")],
-                   cwd=source, check=True)
+                   cwd=source, check=True, env=dict(os.environ, QWENTTY_ISA="avx2"))
     return os.path.join(BENCH, "avx2-build", "release", "qwentty")
 
 

@@ -10,11 +10,11 @@ public final class ActivationQ8 {
     /// Σ of the quantised values of each block: folds a format's constant offset or min out of the dot
     /// product (Σ (n − 8)·x = Σ n·x − 8·Σ x).
     public private(set) var sums: UnsafeMutablePointer<Int32>
-    /// The same values as Int8: what the AVX-512 VNNI kernels read, 64 per instruction (`DotProductsVNNI`).
+    /// The same values as Int8: what the byte-dot kernels read, 64 per step (`ByteDotProducts`).
     public private(set) var bytes: UnsafeMutablePointer<Int8>
     /// Per block, scale × Σ values: a weight format's offset term is d · this (`BlockPairFormat`).
     public private(set) var scaledSums: UnsafeMutablePointer<Float>
-    /// Per 64 values, the two blocks' scales each repeated over eight lanes: the lane layout of the VNNI
+    /// Per 64 values, the two blocks' scales each repeated over eight lanes: the lane layout of the byte-dot
     /// kernels' products, so a lane scale is one multiply by the weight side's (filled only where those
     /// kernels are compiled in, and only when a token's length is a multiple of 64).
     public private(set) var pairScales: UnsafeMutablePointer<SIMD16<Float>>
@@ -61,7 +61,7 @@ public final class ActivationQ8 {
             pairScales = .allocate(capacity: total / 64 + 1)
         }
         let (values, scales, sums, bytes, scaledSums) = (self.values, self.scales, self.sums, self.bytes, self.scaledSums)
-        #if QWENTTY_AVX512_VNNI
+        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
         let pairScales = length % 64 == 0 ? self.pairScales : nil
         #else
         let pairScales: UnsafeMutablePointer<SIMD16<Float>>? = nil

@@ -1,4 +1,5 @@
 import ModelFiles
+import VectorInstructions
 
 /// A weight matrix `[rows, cols]` (PyTorch order: `rows` outputs, each a row of `cols` inputs) left in its
 /// stored form inside the memory map.
@@ -24,12 +25,16 @@ public struct WeightMatrix {
     /// (pp8 157 vs 154 tok/s, pp16 271 vs 207).
     public static let prefillThreshold = 8
 
-    /// The same threshold where the row's type has an AVX-512 VNNI kernel (`DotProductsVNNI`): its
+    /// The same threshold where the row's type has a byte-dot kernel (`ByteDotProducts`: AVX-512 VNNI or AVX2): its
     /// four-token kernel decodes each weight block once per four tokens and needs no layout. Measured on
     /// the real Qwen2.5-Coder-0.5B Q4_K_M file (Zen 4, 2 threads, tok/s, four-token kernel vs panels):
     /// pp8 191 vs 145, pp12 195 vs 163, pp16 208 vs 241; the four-token kernel is bound by its per-token
     /// Float work (convert, scale, FMA per 64 values) and stays near 215 tok/s for longer prompts.
     public static let byteDotPrefillThreshold = 16
+
+    /// The instruction set of this build's byte-dot kernels ("AVX-512 VNNI", "AVX2"), or nil where only the
+    /// portable SIMD kernels exist (chosen by Package.swift from the build machine's CPU).
+    public static var byteDotInstructions: String? { X86Vector.instructionSet }
 
     /// Whether this matrix is dotted against a quantised (Q8) activation rather than Floats.
     public var usesQuantizedActivation: Bool { !(type == .f32 || type == .f16 || type == .bf16) }
@@ -45,12 +50,12 @@ public struct WeightMatrix {
         case panels(Int16RowPanel)
         /// Rows as Floats, against the Float activation (reference precision; prefill of the other formats).
         case floatRows
-        /// A dot product per row and token (`bytes`: the AVX-512 VNNI kernels, four tokens at a time).
+        /// A dot product per row and token (`bytes`: the byte-dot kernels, four tokens at a time).
         case perToken(bytes: Bool)
     }
 
     func path(tokens: Int, precision: ActivationPrecision) -> Path {
-        #if QWENTTY_AVX512_VNNI
+        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
         let byteDot = precision == .quantized && hasByteDotKernel(type, blocks: cols / 32)
         #else
         let byteDot = false
@@ -100,13 +105,13 @@ public struct WeightMatrix {
         let sums = UnsafePointer(scratch.sums)
         let blocks = cols / 32
         let me = self
-        #if QWENTTY_AVX512_VNNI
+        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
         let bytes = ByteActivation(scratch, cols: cols)
         #endif
         pool.parallelFor(rows) { start, end in
             for r in start ..< end {
                 let row = me.data + r * me.rowBytes
-                #if QWENTTY_AVX512_VNNI
+                #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
                 if byteDot {
                     var t = 0
                     while t + 4 <= tokens {

@@ -137,19 +137,20 @@ struct BenchCommand: ParsableCommand {
         let c = model.config
         if json {
             struct Report: Codable {
-                let model: String; let type: String; let file_bytes: Int; let threads: Int
+                let model: String; let type: String; let file_bytes: Int; let threads: Int; let byte_dot_kernels: String?
                 let peak_rss_bytes: Int; let kv_cache_bytes: Int; let pool_region_us: Double; let regions_per_token: Int
                 let results: [Result]
             }
             let report = Report(model: loaded.source.path, type: loaded.weightTypeSummary, file_bytes: loaded.source.byteCount,
-                                threads: loaded.pool.threadCount, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount,
+                                threads: loaded.pool.threadCount, byte_dot_kernels: WeightMatrix.byteDotInstructions, peak_rss_bytes: peak, kv_cache_bytes: cache.byteCount,
                                 pool_region_us: regionMicroseconds, regions_per_token: regionsPerToken, results: results)
             writeOut(try JSONOutput.line(report))
             return
         }
         writeOut("model: \(TerminalSanitizer.sanitize(c.name, keepNewlines: false)) (\(c.architecture.rawValue), \(c.layerCount) layers, hidden \(c.hiddenSize)), \(loaded.weightTypeSummary), \(formatBytes(loaded.source.byteCount))\n")
         writeOut("threads: \(loaded.pool.threadCount) (" + String(format: "%.2f", regionMicroseconds) + " µs per parallel region"
-                 + (regionsPerToken > 0 ? ", \(regionsPerToken) regions per decoded token" : "") + "), repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
+                 + (regionsPerToken > 0 ? ", \(regionsPerToken) regions per decoded token" : "") + "), kernels: "
+                 + (WeightMatrix.byteDotInstructions.map { "\($0) byte-dot" } ?? "portable SIMD") + ", repetitions: \(repetitions), peak RSS: \(formatBytes(peak)) (KV cache \(formatBytes(cache.byteCount)))\n\n")
         let width = max(6, results.map(\.test.count).max() ?? 0)
         writeOut("| " + "test".padding(toLength: width, withPad: " ", startingAt: 0) + " |     t/s (median) |        min – max |\n"
                  + "|" + String(repeating: "-", count: width + 2) + "|-----------------:|-----------------:|\n")

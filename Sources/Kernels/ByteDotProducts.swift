@@ -1,12 +1,13 @@
-#if QWENTTY_AVX512_VNNI
+#if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
 import ModelFiles
 import VectorInstructions
 
-// Weight row · Q8 activation with AVX-512 VNNI: 64 weights per `vpdpbusd`, against sixteen 128-bit Int16
-// products in the portable kernels (`DotProducts.swift`), which made decode compute-bound on the nibble
-// formats. Compiled only where the build machine has the instructions (Package.swift).
+// Weight row · Q8 activation in 8-bit products: 64 weights per AVX-512 VNNI `vpdpbusd` (or two AVX2
+// `vpmaddubsw` + `vpmaddwd`; `X86Vector`), against sixteen 128-bit Int16 products in the portable kernels
+// (`DotProducts.swift`), which made decode compute-bound on the nibble formats. Compiled only where the
+// build machine has one of those instruction sets (Package.swift).
 //
-// `vpdpbusd` multiplies unsigned by signed bytes, and every format here stores its weights as unsigned
+// Both multiply unsigned by signed bytes, and every format here stores its weights as unsigned
 // codes with a constant offset (Q4_0 n − 8, Q5_0 n − 16, Q6_K n − 32; Q8_0's signed bytes become
 // n + 128 by flipping the top bit). So the codes meet the signed activation as they are, and the offset is
 // folded out with the activation's block sums: Σ (n − o)·x = Σ n·x − o·Σ x.
@@ -20,16 +21,20 @@ import VectorInstructions
 // Every kernel needs an even number of 32-value blocks (a 64-value step); `WeightMatrix` falls back to
 // the portable kernels otherwise.
 
-/// Whether a row of `type` with `blocks` 32-value blocks has a VNNI kernel.
+/// Whether a row of `type` with `blocks` 32-value blocks has a byte-dot kernel (Q8_0's codes reach 255,
+/// past what AVX2's saturating `vpmaddubsw` can take, so it has one with AVX-512 VNNI only).
 func hasByteDotKernel(_ type: GGMLType, blocks: Int) -> Bool {
     switch type {
-    case .q8_0, .q4_0, .q5_0: return blocks % 2 == 0
+    #if QWENTTY_AVX512_VNNI
+    case .q8_0: return blocks % 2 == 0
+    #endif
+    case .q4_0, .q5_0: return blocks % 2 == 0
     case .q4_K, .q6_K: return true
     default: return false
     }
 }
 
-/// A quantised activation as the VNNI kernels read it; `token(t)` is the `t`-th row of `cols` values.
+/// A quantised activation as the byte-dot kernels read it; `token(t)` is the `t`-th row of `cols` values.
 struct ByteActivation {
     let values: UnsafePointer<Int8>
     let pairScales: UnsafePointer<SIMD16<Float>>
@@ -56,7 +61,7 @@ struct ByteActivation {
     /// Products of the 64 values from value `64·pair` on with 64 unsigned codes, as Floats per lane.
     @inline(__always)
     func products(_ codes: SIMD16<UInt32>, pair: Int) -> SIMD16<Float> {
-        AVX512.floats(AVX512.dotBytes(.zero, unsigned: codes, signed: loadVector(values + pair &* 64)))
+        X86Vector.floats(X86Vector.dotBytes(.zero, unsigned: codes, signed: loadVector(values + pair &* 64)))
     }
 }
 
@@ -64,11 +69,11 @@ struct ByteActivation {
 @inline(__always)
 func dotByteKernel(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: ByteActivation) -> Float {
     switch type {
-    case .q8_0: return dotQ8_0VNNI(row, x)
-    case .q4_0: return dotQ4_0VNNI(row, x)
-    case .q5_0: return dotQ5_0VNNI(row, x)
-    case .q4_K: return dotQ4_KVNNI(row, x)
-    default: return dotQ6_KVNNI(row, x)
+    case .q8_0: return dotQ8_0Bytes(row, x)
+    case .q4_0: return dotQ4_0Bytes(row, x)
+    case .q5_0: return dotQ5_0Bytes(row, x)
+    case .q4_K: return dotQ4_KBytes(row, x)
+    default: return dotQ6_KBytes(row, x)
     }
 }
 
@@ -130,7 +135,7 @@ enum BlockPairFormat {
             let a = row + b &* 22, c = a + 22
             let bits = UInt64(a.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian)
                 | UInt64(c.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian) &<< 32
-            let codes = SIMD16(lowHalf: nibbleCodes(a, 6), highHalf: nibbleCodes(c, 6)) | (AVX512.byteMask(bits) & 0x1010_1010)
+            let codes = SIMD16(lowHalf: nibbleCodes(a, 6), highHalf: nibbleCodes(c, 6)) | (X86Vector.byteMask(bits) & 0x1010_1010)
             return (codes, SIMD2(loadHalf(a), loadHalf(c)))
         }
     }
@@ -143,11 +148,12 @@ enum BlockPairFormat {
         /// Adds blocks `b`, `b + 1` (`codes`, scales `d`, `lanes` = `d` per lane) against `x`.
         @inline(__always)
         mutating func add(_ codes: SIMD16<UInt32>, _ d: SIMD2<Float>, _ lanes: SIMD16<Float>, _ x: ByteActivation, _ b: Int) {
-            products = AVX512.fma(x.products(codes, pair: b / 2), lanes * x.pairScales[b / 2], products)
+            products = X86Vector.fma(x.products(codes, pair: b / 2), lanes * x.pairScales[b / 2], products)
             offsets.addProduct(d, UnsafeRawPointer(x.scaledSums + b).loadUnaligned(as: SIMD2<Float>.self))
         }
 
-        func value(_ format: BlockPairFormat) -> Float { total(products) - format.offset * offsets.sum() }
+        @inline(__always)
+        func value(_ format: BlockPairFormat) -> Float { total(products) - format.offset * (offsets[0] + offsets[1]) }
     }
 }
 
@@ -163,9 +169,9 @@ private func blockRow(_ format: BlockPairFormat, _ w: UnsafeRawPointer, _ x: Byt
     return sums.value(format)
 }
 
-@inline(never) func dotQ8_0VNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q8_0, w, x) }
-@inline(never) func dotQ4_0VNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q4_0, w, x) }
-@inline(never) func dotQ5_0VNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q5_0, w, x) }
+@inline(never) func dotQ8_0Bytes(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q8_0, w, x) }
+@inline(never) func dotQ4_0Bytes(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q4_0, w, x) }
+@inline(never) func dotQ5_0Bytes(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float { blockRow(.q5_0, w, x) }
 
 /// Q4_K super-block `s` of a row: each 32-byte run of nibbles holds two 32-value sub-blocks (low nibbles,
 /// then high), so run `r` is one 64-value step in value order. Sub-block scales and mins are 6-bit
@@ -198,13 +204,13 @@ struct Q4_KSuperBlock {
 }
 
 @inline(never)
-func dotQ4_KVNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
+func dotQ4_KBytes(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
     var acc = SIMD16<Float>(), mins = SIMD8<Float>()
     for s in 0 ..< x.cols / 256 {
         let block = Q4_KSuperBlock(w, s)
         mins.addProduct(block.mins, UnsafeRawPointer(x.scaledSums + s &* 8).loadUnaligned(as: SIMD8<Float>.self))
         for r in 0 ..< 4 {
-            acc = AVX512.fma(x.products(block.codes(r), pair: 4 &* s &+ r), block.lanes(r) * x.pairScales[4 &* s &+ r], acc)
+            acc = X86Vector.fma(x.products(block.codes(r), pair: 4 &* s &+ r), block.lanes(r) * x.pairScales[4 &* s &+ r], acc)
         }
     }
     return total(acc) - mins.sum()
@@ -222,7 +228,7 @@ struct Q6_KSuperBlock {
     @inline(__always)
     init(_ w: UnsafeRawPointer, _ s: Int) {
         block = w + s &* 210
-        scales = AVX512.floats(signedBytes: block.loadUnaligned(fromByteOffset: 192, as: SIMD4<UInt32>.self)) * loadHalf(block, 208)
+        scales = X86Vector.floats(signedBytes: block.loadUnaligned(fromByteOffset: 192, as: SIMD4<UInt32>.self)) * loadHalf(block, 208)
     }
 
     /// The codes of step `k` (0–3: values 64k ..< 64k + 64) and its lane scales.
@@ -239,7 +245,7 @@ struct Q6_KSuperBlock {
         }
         // Lane i of the step belongs to sub-block 4k + i / 4.
         let index = SIMD16<Int32>(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3) &+ Int32(4 * k)
-        return (codes, AVX512.permute(scales, index))
+        return (codes, X86Vector.permute(scales, index))
     }
 
     /// The −32 offset of the codes, per lane: a second `vpdpbusd` against 32s (the activation has sums per
@@ -251,14 +257,14 @@ struct Q6_KSuperBlock {
 }
 
 @inline(never)
-func dotQ6_KVNNI(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
+func dotQ6_KBytes(_ w: UnsafeRawPointer, _ x: ByteActivation) -> Float {
     var acc = SIMD16<Float>()
     for s in 0 ..< x.cols / 256 {
         let block = Q6_KSuperBlock(w, s)
         for k in 0 ..< 4 {
             let (codes, lanes) = block.step(k)
             let pair = 4 &* s &+ k
-            acc = AVX512.fma(x.products(codes, pair: pair) - Q6_KSuperBlock.offsets(x, pair: pair), lanes * x.pairScales[pair], acc)
+            acc = X86Vector.fma(x.products(codes, pair: pair) - Q6_KSuperBlock.offsets(x, pair: pair), lanes * x.pairScales[pair], acc)
         }
     }
     return total(acc)

@@ -1,8 +1,8 @@
-#if QWENTTY_AVX512_VNNI
+#if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
 import ModelFiles
 import VectorInstructions
 
-// The VNNI kernels of `DotProductsVNNI.swift` for four tokens at once: a short prompt (a chat turn, a
+// The byte-dot kernels of `ByteDotProducts.swift` for four tokens at once: a short prompt (a chat turn, a
 // sentiment badge) is a few tokens per weight row, and most of a single-token step is decoding the
 // weight codes (loads, shifts, masks), not the `vpdpbusd`. Here each 64-value step decodes the codes
 // once and meets four activations, so a 16-token prefill costs about what four decode steps' codes do
@@ -12,11 +12,11 @@ import VectorInstructions
 @inline(__always)
 func dotByteKernel4(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
     switch type {
-    case .q8_0: return dotQ8_0VNNI4(row, x)
-    case .q4_0: return dotQ4_0VNNI4(row, x)
-    case .q5_0: return dotQ5_0VNNI4(row, x)
-    case .q4_K: return dotQ4_KVNNI4(row, x)
-    default: return dotQ6_KVNNI4(row, x)
+    case .q8_0: return dotQ8_0Bytes4(row, x)
+    case .q4_0: return dotQ4_0Bytes4(row, x)
+    case .q5_0: return dotQ5_0Bytes4(row, x)
+    case .q4_K: return dotQ4_KBytes4(row, x)
+    default: return dotQ6_KBytes4(row, x)
     }
 }
 
@@ -37,12 +37,12 @@ private func blockRow4(_ format: BlockPairFormat, _ w: UnsafeRawPointer, _ x: By
     return SIMD4(s0.value(format), s1.value(format), s2.value(format), s3.value(format))
 }
 
-@inline(never) func dotQ8_0VNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> { blockRow4(.q8_0, w, x) }
-@inline(never) func dotQ4_0VNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> { blockRow4(.q4_0, w, x) }
-@inline(never) func dotQ5_0VNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> { blockRow4(.q5_0, w, x) }
+@inline(never) func dotQ8_0Bytes4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> { blockRow4(.q8_0, w, x) }
+@inline(never) func dotQ4_0Bytes4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> { blockRow4(.q4_0, w, x) }
+@inline(never) func dotQ5_0Bytes4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> { blockRow4(.q5_0, w, x) }
 
 @inline(never)
-func dotQ4_KVNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
+func dotQ4_KBytes4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
     var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
     var m0 = SIMD8<Float>(), m1 = m0, m2 = m0, m3 = m0
     let (x0, x1, x2, x3) = (x.token(0), x.token(1), x.token(2), x.token(3))
@@ -58,17 +58,17 @@ func dotQ4_KVNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
         mins(x3, &m3)
         for r in 0 ..< 4 {
             let codes = block.codes(r), lanes = block.lanes(r), pair = 4 &* s &+ r
-            a0 = AVX512.fma(x0.products(codes, pair: pair), lanes * x0.pairScales[pair], a0)
-            a1 = AVX512.fma(x1.products(codes, pair: pair), lanes * x1.pairScales[pair], a1)
-            a2 = AVX512.fma(x2.products(codes, pair: pair), lanes * x2.pairScales[pair], a2)
-            a3 = AVX512.fma(x3.products(codes, pair: pair), lanes * x3.pairScales[pair], a3)
+            a0 = X86Vector.fma(x0.products(codes, pair: pair), lanes * x0.pairScales[pair], a0)
+            a1 = X86Vector.fma(x1.products(codes, pair: pair), lanes * x1.pairScales[pair], a1)
+            a2 = X86Vector.fma(x2.products(codes, pair: pair), lanes * x2.pairScales[pair], a2)
+            a3 = X86Vector.fma(x3.products(codes, pair: pair), lanes * x3.pairScales[pair], a3)
         }
     }
     return SIMD4(total(a0), total(a1), total(a2), total(a3)) - SIMD4(m0.sum(), m1.sum(), m2.sum(), m3.sum())
 }
 
 @inline(never)
-func dotQ6_KVNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
+func dotQ6_KBytes4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
     var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
     let (x0, x1, x2, x3) = (x.token(0), x.token(1), x.token(2), x.token(3))
     for s in 0 ..< x.cols / 256 {
@@ -80,10 +80,10 @@ func dotQ6_KVNNI4(_ w: UnsafeRawPointer, _ x: ByteActivation) -> SIMD4<Float> {
             func term(_ x: ByteActivation) -> SIMD16<Float> {
                 x.products(codes, pair: pair) - Q6_KSuperBlock.offsets(x, pair: pair)
             }
-            a0 = AVX512.fma(term(x0), lanes * x0.pairScales[pair], a0)
-            a1 = AVX512.fma(term(x1), lanes * x1.pairScales[pair], a1)
-            a2 = AVX512.fma(term(x2), lanes * x2.pairScales[pair], a2)
-            a3 = AVX512.fma(term(x3), lanes * x3.pairScales[pair], a3)
+            a0 = X86Vector.fma(term(x0), lanes * x0.pairScales[pair], a0)
+            a1 = X86Vector.fma(term(x1), lanes * x1.pairScales[pair], a1)
+            a2 = X86Vector.fma(term(x2), lanes * x2.pairScales[pair], a2)
+            a3 = X86Vector.fma(term(x3), lanes * x3.pairScales[pair], a3)
         }
     }
     return SIMD4(total(a0), total(a1), total(a2), total(a3))
