@@ -28,10 +28,10 @@ private func blockRow4(_ format: BlockPairFormat, _ w: UnsafeRawPointer, _ x: By
     while b + 2 <= x.cols / 32 {
         let (codes, d) = format.pair(w, b)
         let lanes = halves(d[0], d[1])
-        s0.add(codes, d, lanes, x0, b)
-        s1.add(codes, d, lanes, x1, b)
-        s2.add(codes, d, lanes, x2, b)
-        s3.add(codes, d, lanes, x3, b)
+        s0.add(format, codes, d, lanes, x0, b)
+        s1.add(format, codes, d, lanes, x1, b)
+        s2.add(format, codes, d, lanes, x2, b)
+        s3.add(format, codes, d, lanes, x3, b)
         b &+= 2
     }
     return SIMD4(s0.value(format), s1.value(format), s2.value(format), s3.value(format))

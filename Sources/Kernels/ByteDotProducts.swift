@@ -8,9 +8,10 @@ import VectorInstructions
 // build machine has one of those instruction sets (Package.swift).
 //
 // Both multiply unsigned by signed bytes, and every format here stores its weights as unsigned
-// codes with a constant offset (Q4_0 n − 8, Q5_0 n − 16, Q6_K n − 32; Q8_0's signed bytes become
-// n + 128 by flipping the top bit). So the codes meet the signed activation as they are, and the offset is
-// folded out with the activation's block sums: Σ (n − o)·x = Σ n·x − o·Σ x.
+// codes with a constant offset (Q4_0 n − 8, Q5_0 n − 16, Q6_K n − 32; with VNNI, Q8_0's signed bytes
+// become n + 128 by flipping the top bit; with AVX2 they take the sign trick, `BlockPairFormat.products`).
+// So the codes meet the signed activation as they are, and the offset is folded out with the activation's
+// block sums: Σ (n − o)·x = Σ n·x − o·Σ x.
 //
 // Each instruction leaves sixteen Int32 lanes of four products each. They are not summed per block:
 // they are converted to Float and multiplied by a lane vector of scales (weight scale × activation scale,
@@ -21,14 +22,10 @@ import VectorInstructions
 // Every kernel needs an even number of 32-value blocks (a 64-value step); `WeightMatrix` falls back to
 // the portable kernels otherwise.
 
-/// Whether a row of `type` with `blocks` 32-value blocks has a byte-dot kernel (Q8_0's codes reach 255,
-/// past what AVX2's saturating `vpmaddubsw` can take, so it has one with AVX-512 VNNI only).
+/// Whether a row of `type` with `blocks` 32-value blocks has a byte-dot kernel.
 func hasByteDotKernel(_ type: GGMLType, blocks: Int) -> Bool {
     switch type {
-    #if QWENTTY_AVX512_VNNI
-    case .q8_0: return blocks % 2 == 0
-    #endif
-    case .q4_0, .q5_0: return blocks % 2 == 0
+    case .q8_0, .q4_0, .q5_0: return blocks % 2 == 0
     case .q4_K, .q6_K: return true
     default: return false
     }
@@ -111,10 +108,27 @@ enum BlockPairFormat {
     /// The constant the codes are offset by (value = code − offset).
     var offset: Float {
         switch self {
+        #if QWENTTY_AVX512_VNNI
         case .q8_0: return 128
+        #else
+        case .q8_0: return 0
+        #endif
         case .q4_0: return 8
         case .q5_0: return 16
         }
+    }
+
+    /// The 64 products of blocks `2·pair`, `2·pair + 1` with `x`, as Floats per lane. Q8_0's signed bytes
+    /// become unsigned codes by flipping the top bit for `vpdpbusd`, but such codes (up to 255) would
+    /// saturate AVX2's `vpmaddubsw`, so there they stay signed and meet `dotSignedBytes`.
+    @inline(__always)
+    func products(_ codes: SIMD16<UInt32>, _ x: ByteActivation, pair: Int) -> SIMD16<Float> {
+        #if !QWENTTY_AVX512_VNNI
+        if self == .q8_0 {
+            return X86Vector.floats(X86Vector.dotSignedBytes(.zero, codes, loadVector(x.values + pair &* 64)))
+        }
+        #endif
+        return x.products(codes, pair: pair)
     }
 
     /// Blocks `b` and `b + 1` of `row`: their unsigned codes and scales.
@@ -125,7 +139,11 @@ enum BlockPairFormat {
             let a = row + b &* 34, c = a + 34
             let signed = SIMD16(lowHalf: a.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self),
                                 highHalf: c.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self))
+            #if QWENTTY_AVX512_VNNI
             return (signed ^ 0x8080_8080, SIMD2(loadHalf(a), loadHalf(c)))
+            #else
+            return (signed, SIMD2(loadHalf(a), loadHalf(c)))
+            #endif
         case .q4_0:
             let a = row + b &* 18, c = a + 18
             return (SIMD16(lowHalf: nibbleCodes(a, 2), highHalf: nibbleCodes(c, 2)), SIMD2(loadHalf(a), loadHalf(c)))
@@ -147,8 +165,9 @@ enum BlockPairFormat {
 
         /// Adds blocks `b`, `b + 1` (`codes`, scales `d`, `lanes` = `d` per lane) against `x`.
         @inline(__always)
-        mutating func add(_ codes: SIMD16<UInt32>, _ d: SIMD2<Float>, _ lanes: SIMD16<Float>, _ x: ByteActivation, _ b: Int) {
-            products = X86Vector.fma(x.products(codes, pair: b / 2), lanes * x.pairScales[b / 2], products)
+        mutating func add(_ format: BlockPairFormat, _ codes: SIMD16<UInt32>, _ d: SIMD2<Float>, _ lanes: SIMD16<Float>,
+                          _ x: ByteActivation, _ b: Int) {
+            products = X86Vector.fma(format.products(codes, x, pair: b / 2), lanes * x.pairScales[b / 2], products)
             offsets.addProduct(d, UnsafeRawPointer(x.scaledSums + b).loadUnaligned(as: SIMD2<Float>.self))
         }
 
@@ -163,7 +182,7 @@ private func blockRow(_ format: BlockPairFormat, _ w: UnsafeRawPointer, _ x: Byt
     var b = 0
     while b + 2 <= x.cols / 32 {
         let (codes, d) = format.pair(w, b)
-        sums.add(codes, d, halves(d[0], d[1]), x, b)
+        sums.add(format, codes, d, halves(d[0], d[1]), x, b)
         b &+= 2
     }
     return sums.value(format)
