@@ -26,7 +26,7 @@ import VectorInstructions
 func hasByteDotKernel(_ type: GGMLType, blocks: Int) -> Bool {
     switch type {
     case .q8_0, .q4_0, .q5_0: return blocks % 2 == 0
-    case .q4_K, .q6_K: return true
+    case .q4_K, .q6_K: return blocks % 8 == 0
     default: return false
     }
 }

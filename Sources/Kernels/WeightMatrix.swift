@@ -48,6 +48,10 @@ public struct WeightMatrix {
     enum Path {
         /// Rows laid out as Int16 panels, against the 8-bit activation (prefill of the nibble and K-quant formats).
         case panels(Int16RowPanel)
+        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
+        /// Rows laid out as byte panels for the byte-dot instructions (prefill of the formats that have them).
+        case bytePanels(BytePanel)
+        #endif
         /// Rows as Floats, against the Float activation (reference precision; prefill of the other formats).
         case floatRows
         /// A dot product per row and token (`bytes`: the byte-dot kernels, four tokens at a time).
@@ -61,6 +65,9 @@ public struct WeightMatrix {
         let byteDot = false
         #endif
         let batched = tokens >= (byteDot ? Self.byteDotPrefillThreshold : Self.prefillThreshold)
+        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
+        if byteDot, batched, let panel = BytePanel(type: type, cols: cols) { return .bytePanels(panel) }
+        #endif
         if precision == .quantized, batched, let panel = Int16RowPanel(type: type, cols: cols) { return .panels(panel) }
         if (usesQuantizedActivation && precision == .float) || batched { return .floatRows }
         return .perToken(bytes: byteDot)
@@ -91,6 +98,12 @@ public struct WeightMatrix {
             quantizeInput()
             multiplyPanels(panel, scratch.quantized(length: cols), tokens: tokens, into: out, pool: pool)
             return
+        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
+        case .bytePanels(let panel):
+            quantizeInput()
+            multiplyBytePanels(panel, ByteActivation(scratch, cols: cols), xScales: scratch.scales, tokens: tokens, into: out, pool: pool)
+            return
+        #endif
         case .floatRows:
             multiplyDequantized(x, tokens: tokens, into: out, pool: pool)
             return
@@ -184,6 +197,29 @@ extension WeightMatrix {
             }
         }
     }
+
+    #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
+    /// Prefill for the byte-dot formats: each thread lays out 16 rows at a time as a `BytePanel` (in L2) and
+    /// runs the 16-row × 4-token kernel over the whole batch.
+    private func multiplyBytePanels(_ layout: BytePanel, _ x: ByteActivation, xScales: UnsafePointer<Float>, tokens: Int,
+                                    into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let me = self
+        pool.parallelFor((rows + BytePanel.rows - 1) / BytePanel.rows) { start, end in
+            let panel = UnsafeMutableRawPointer.allocate(byteCount: layout.byteCount, alignment: 64)
+            let tile = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 4)
+            defer {
+                panel.deallocate()
+                tile.deallocate()
+            }
+            for p in start ..< end {
+                let first = p * BytePanel.rows
+                let count = min(BytePanel.rows, me.rows - first)
+                layout.fill(panel, from: me, first: first, count: count)
+                layout.multiply(panel, x, xScales: xScales, tokens: tokens, into: out, outStride: me.rows, first: first, count: count, tile: tile)
+            }
+        }
+    }
+    #endif
 
     /// Prefill and reference-precision path: each row as Floats (dequantised once into a per-thread
     /// buffer, or read in place when stored as F32), then dotted against the tokens four at a time.

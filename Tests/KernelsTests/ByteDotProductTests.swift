@@ -64,6 +64,52 @@ final class ByteDotProductTests: XCTestCase {
         }
     }
 
+    /// The byte panels (prefill) against the one-token kernel: 20 rows (a full panel and a remainder of 4)
+    /// × 6 tokens (a four-token tile and a partial one). Integer sums per block are exact in both; the
+    /// panel adds the blocks' Float terms in another order, hence 1e-5 of the magnitudes.
+    func testBytePanelsMatchTheOneTokenKernel() throws {
+        let cols = 1024, rows = 20, tokens = 6
+        let x = random(tokens * cols, seed: 7)
+        let activation = ActivationQ8()
+        activation.quantize(x, tokens: tokens, length: cols)
+        let bytes = ByteActivation(activation, cols: cols)
+        for type in [GGMLType.q8_0, .q4_0, .q5_0, .q4_K] {
+            guard let layout = BytePanel(type: type, cols: cols) else {
+                XCTAssertEqual(type, .q8_0, "only Q8_0 on AVX2 has no byte panel")
+                continue
+            }
+            let rowBytes = cols / type.blockSize * type.blockBytes
+            let data = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes, alignment: 64)
+            defer { data.deallocate() }
+            for r in 0 ..< rows { Quantizer.quantizeRow(type, random(cols, seed: 50 + UInt64(r)), data + r * rowBytes, count: cols) }
+            let matrix = WeightMatrix(type: type, rows: rows, cols: cols, data: data)
+            var out = [Float](repeating: .nan, count: tokens * rows)
+            let panel = UnsafeMutableRawPointer.allocate(byteCount: layout.byteCount, alignment: 64)
+            let tile = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 4)
+            defer {
+                panel.deallocate()
+                tile.deallocate()
+            }
+            for first in stride(from: 0, to: rows, by: BytePanel.rows) {
+                let count = min(BytePanel.rows, rows - first)
+                layout.fill(panel, from: matrix, first: first, count: count)
+                layout.multiply(panel, bytes, xScales: activation.scales, tokens: tokens, into: &out, outStride: rows, first: first,
+                                count: count, tile: tile)
+            }
+            var dequantized = [Float](repeating: 0, count: cols)
+            for r in 0 ..< rows {
+                matrix.dequantize(row: r, into: &dequantized)
+                for t in 0 ..< tokens {
+                    let magnitude = (0 ..< cols).reduce(Float(0)) {
+                        $0 + abs(dequantized[$1] * Float(activation.values[t * cols + $1]) * activation.scales[(t * cols + $1) / 32])
+                    }
+                    let expected = dotByteKernel(type, data + r * rowBytes, bytes.token(t))
+                    XCTAssertEqual(out[t * rows + r], expected, accuracy: 1e-5 * magnitude, "\(type.name) row \(r) token \(t)")
+                }
+            }
+        }
+    }
+
     /// Rows with an odd number of 32-value blocks take the portable kernels (the byte-dot ones step 64 values).
     func testOddBlockCountsFallBack() {
         for type in [GGMLType.q8_0, .q4_0, .q5_0, .q4_K, .q6_K] { XCTAssertTrue(hasByteDotKernel(type, blocks: 152)) }
