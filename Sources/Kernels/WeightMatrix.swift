@@ -19,18 +19,14 @@ public struct WeightMatrix {
     }
 
     /// From this many tokens on (prefill), rows are laid out once per batch and reused by every token:
-    /// as `Int16RowPanel`s for the nibble and K-quant formats (integer kernel, 8-bit activations), as
-    /// Floats for the others (register-blocked Float FMAs). Below it, per-token dot products win.
-    /// Measured on Qwen2.5-0.5B Q4_0: panels beat the per-token and Float paths from 8 tokens on
-    /// (pp8 157 vs 154 tok/s, pp16 271 vs 207).
+    /// as `BytePanel`s where the type has byte-dot kernels (x86 with AVX-512 VNNI or AVX2), else as
+    /// `Int16RowPanel`s for the nibble and K-quant formats (integer kernel, 8-bit activations), else as
+    /// Floats (register-blocked Float FMAs). Below it, per-token dot products win (four tokens at a time
+    /// with the byte-dot kernels). Measured with the portable kernels on Qwen2.5-0.5B Q4_0: panels win from
+    /// 8 tokens on (pp8 157 vs 154 tok/s, pp16 271 vs 207); with the byte-dot ones on the real Q4_K_M file
+    /// (Zen 4, 2 threads, four-token kernel vs byte panels, medians of 4): pp4 203 vs 134, pp8 234 vs
+    /// 241, pp12 230 vs 307.
     public static let prefillThreshold = 8
-
-    /// The same threshold where the row's type has a byte-dot kernel (`ByteDotProducts`: AVX-512 VNNI or AVX2): its
-    /// four-token kernel decodes each weight block once per four tokens and needs no layout. Measured on
-    /// the real Qwen2.5-Coder-0.5B Q4_K_M file (Zen 4, 2 threads, tok/s, four-token kernel vs panels):
-    /// pp8 191 vs 145, pp12 195 vs 163, pp16 208 vs 241; the four-token kernel is bound by its per-token
-    /// Float work (convert, scale, FMA per 64 values) and stays near 215 tok/s for longer prompts.
-    public static let byteDotPrefillThreshold = 16
 
     /// The instruction set of this build's byte-dot kernels ("AVX-512 VNNI", "AVX2"), or nil where only the
     /// portable SIMD kernels exist (chosen by Package.swift from the build machine's CPU).
@@ -64,7 +60,7 @@ public struct WeightMatrix {
         #else
         let byteDot = false
         #endif
-        let batched = tokens >= (byteDot ? Self.byteDotPrefillThreshold : Self.prefillThreshold)
+        let batched = tokens >= Self.prefillThreshold
         #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
         if byteDot, batched, let panel = BytePanel(type: type, cols: cols) { return .bytePanels(panel) }
         #endif

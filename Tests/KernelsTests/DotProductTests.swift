@@ -38,11 +38,11 @@ final class DotProductTests: XCTestCase {
 
     func testMatMulOfEveryTypeAgainstFloatReference() throws {
         let file = try GGUFFile(path: TestPaths.fixture("quant-vectors.gguf"))
-        // 3 tokens take the per-token decode kernels; 9 and 17 tokens the prefill paths (Int16 panels for
-        // the nibble and K-quant formats, rows as Floats and the 4×4 micro-kernel for the others; where
-        // AVX-512 VNNI is compiled in, its four-token kernels below 16 tokens), here with 7 rows so row
-        // and token remainders run.
-        for (tokens, rowLimit) in [(3, Int.max), (9, 7), (17, 7)] {
+        // 3 and 5 tokens take the per-token decode kernels (with byte-dot kernels compiled in, 5 is one
+        // four-token call and one single); 9 and 17 tokens the prefill paths (byte panels where compiled
+        // in, else Int16 panels for the nibble and K-quant formats, rows as Floats and the 4×4
+        // micro-kernel for the others), here with 7 rows so row and token remainders run.
+        for (tokens, rowLimit) in [(3, Int.max), (5, Int.max), (9, 7), (17, 7)] {
         for type in [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K] {
             let stored = try XCTUnwrap(file.tensor(named: type.name))
             let w = WeightMatrix(type: type, rows: min(rowLimit, stored.rowCount), cols: stored.rowLength, data: file.data(of: stored))
