@@ -29,10 +29,6 @@ struct BytePanel {
     /// offsets would need the activation's sums per 16 values; it keeps the Int16 panels).
     init?(type: GGMLType, cols: Int) {
         guard hasByteDotKernel(type, blocks: cols / 32), type != .q6_K else { return nil }
-        #if !QWENTTY_AVX512_VNNI
-        // AVX2 multiplies Q8_0's signed codes with the sign trick, which needs both operands per row.
-        guard type != .q8_0 else { return nil }
-        #endif
         self.type = type
         self.cols = cols
     }
@@ -93,6 +89,16 @@ struct BytePanel {
         }
     }
 
+    /// Whether the codes are signed bytes (Q8_0 on AVX2, `BlockPairFormat.products`): they then meet the
+    /// activation through `X86Vector.dotSignedBytes`.
+    var signedCodes: Bool {
+        #if QWENTTY_AVX512_VNNI
+        return false
+        #else
+        return type == .q8_0
+        #endif
+    }
+
     /// `out[t, first + r] = Σ_k W[first + r, k] · x[t, k]` for the panel's rows and all `tokens` of `x`;
     /// `tile` is scratch for four 16-lane results.
     func multiply(_ panel: UnsafeRawPointer, _ x: ByteActivation, xScales: UnsafePointer<Float>, tokens: Int,
@@ -101,7 +107,12 @@ struct BytePanel {
         var t = 0
         while t < tokens {
             let last = tokens - 1
-            bytePanelTile(panel, self, x, xScales, SIMD4(t, min(t + 1, last), min(t + 2, last), min(t + 3, last)), tile)
+            let indices = SIMD4(t, min(t + 1, last), min(t + 2, last), min(t + 3, last))
+            if signedCodes {
+                bytePanelTileSigned(panel, self, x, xScales, indices, tile)
+            } else {
+                bytePanelTile(panel, self, x, xScales, indices, tile)
+            }
             for j in 0 ..< min(4, tokens - t) {
                 let row = out + (t + j) * outStride + first
                 let v = tile[j]
@@ -116,6 +127,18 @@ struct BytePanel {
 @inline(never)
 func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ xScales: UnsafePointer<Float>,
                    _ tokens: SIMD4<Int>, _ out: UnsafeMutablePointer<SIMD16<Float>>) {
+    bytePanelTile(panel, layout, x, xScales, tokens, out, signedCodes: false)
+}
+
+@inline(never)
+func bytePanelTileSigned(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ xScales: UnsafePointer<Float>,
+                         _ tokens: SIMD4<Int>, _ out: UnsafeMutablePointer<SIMD16<Float>>) {
+    bytePanelTile(panel, layout, x, xScales, tokens, out, signedCodes: true)
+}
+
+@inline(__always)
+private func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ xScales: UnsafePointer<Float>,
+                           _ tokens: SIMD4<Int>, _ out: UnsafeMutablePointer<SIMD16<Float>>, signedCodes: Bool) {
     let blocks = layout.blocks
     let scales = (panel + layout.codeBytes).assumingMemoryBound(to: SIMD16<Float>.self)
     let offsets = scales + blocks
@@ -134,10 +157,18 @@ func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActi
             func broadcast(_ v: UnsafeRawPointer) -> SIMD16<UInt32> {
                 SIMD16(repeating: v.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self))
             }
-            i0 = X86Vector.dotBytes(i0, unsigned: w, signed: broadcast(v0))
-            i1 = X86Vector.dotBytes(i1, unsigned: w, signed: broadcast(v1))
-            i2 = X86Vector.dotBytes(i2, unsigned: w, signed: broadcast(v2))
-            i3 = X86Vector.dotBytes(i3, unsigned: w, signed: broadcast(v3))
+            @inline(__always)
+            func dot(_ acc: SIMD16<Int32>, _ v: UnsafeRawPointer) -> SIMD16<Int32> {
+                #if QWENTTY_AVX512_VNNI
+                return X86Vector.dotBytes(acc, unsigned: w, signed: broadcast(v))
+                #else
+                return signedCodes ? X86Vector.dotSignedBytes(acc, w, broadcast(v)) : X86Vector.dotBytes(acc, unsigned: w, signed: broadcast(v))
+                #endif
+            }
+            i0 = dot(i0, v0)
+            i1 = dot(i1, v1)
+            i2 = dot(i2, v2)
+            i3 = dot(i3, v3)
         }
         let scale = scales[b], offset = offsets[b]
         a0 = X86Vector.fma(X86Vector.floats(i0), scale * s0[b], X86Vector.fma(offset, SIMD16(repeating: -x0.scaledSums[b]), a0))
