@@ -555,7 +555,7 @@ extension CommandLineTests {
     /// The fixture script converted both tiny folders with `qwentty convert`, ran each file in llama.cpp and
     /// found its greedy tokens equal to `transformers`' on the weights dequantised from that file
     /// (convert-check.json). This checks that `convert` still writes exactly those bytes, and that qwentty
-    /// runs each file to the same tokens.
+    /// runs each file to the same tokens, or leaves them only at a near-tie (below).
     func testConvertWritesTheFilesLlamaCppWasCheckedOn() throws {
         let check = try TestPaths.loadJSON(ConvertCheck.self, "convert-check.json")
         let fixtures = try ReferenceFixtures.load()
@@ -570,10 +570,25 @@ extension CommandLineTests {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
             let hash = bytes.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
             XCTAssertEqual(hash, item.fnv1a64, "\(label): convert no longer writes the bytes llama.cpp ran")
-            let run = try qwentty(["run", "-m", out, "--raw", "-p", fixtures.prompt_text, "--temp", "0", "-n", "\(check.steps)", "--json"])
+            let run = try qwentty(["run", "-m", out, "--raw", "-p", fixtures.prompt_text, "--temp", "0", "-n", "\(check.steps)", "--json",
+                                   "--logprobs", "2"])
             XCTAssertEqual(run.status, 0, run.stderr)
-            let ids = try jsonLines(run.stdout).compactMap { ($0["id"] as? NSNumber)?.int32Value }
-            XCTAssertEqual(ids, Array(item.transformers_greedy.prefix { ![400, 402].contains($0) }), label)
+            let steps = try jsonLines(run.stdout).filter { $0["id"] != nil }
+            let ids = steps.compactMap { ($0["id"] as? NSNumber)?.int32Value }
+            let expected = Array(item.transformers_greedy.prefix { ![400, 402].contains($0) })
+            // qwentty's 8-bit activations (like llama.cpp's) may leave transformers' path only at a near-tie:
+            // where the tokens first differ, transformers' token must be qwentty's runner-up within 0.05 nat
+            // (activation rounding moves these tiny models' logits by ~0.02; an arithmetic error would not
+            // leave the expected token a hair behind), and not before step 8.
+            guard let split = zip(ids, expected).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset else {
+                XCTAssertEqual(ids, expected, label)
+                continue
+            }
+            XCTAssertGreaterThanOrEqual(split, 8, "\(label): left transformers' tokens at step \(split)")
+            let top = steps[split]["top"] as? [[String: Any]] ?? []
+            let logprob = { (id: Int32) in top.first { ($0["id"] as? NSNumber)?.int32Value == id }.flatMap { ($0["logprob"] as? NSNumber)?.doubleValue } }
+            let gap = logprob(ids[split]).flatMap { chosen in logprob(expected[split]).map { chosen - $0 } }
+            XCTAssertLessThan(gap ?? .infinity, 0.05, "\(label): step \(split) is not a near-tie: \(top)")
         }
     }
 }
