@@ -50,11 +50,17 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertTrue(s.contains("512-token limit"), "the limit is named, with how to raise it: \(s)")
         XCTAssertTrue(s.contains("prompt eval"), s)
 
-        // Cancel a reply with Esc: it is marked as cut.
+        // Cancel a reply with Esc: it is marked as cut. The demo model streams ~4 000 tokens a second, so a
+        // 512-token reply can be over between two looks at the screen (0.2 s apart): this one may run to
+        // 3 000 tokens, long enough to be seen streaming.
+        try type("/set max_tokens 3000")
+        _ = try waitFor("the longer reply limit") { $0.contains("Set max_tokens = 3000.") }
         try type("Tell me more")
         _ = try waitFor("the second reply to stream") { $0.contains("●") && $0.components(separatedBy: "qwen").count > 2 }
         try tmux(["send-keys", "-t", session, "Escape"])
         s = try waitFor("the cut marker") { $0.contains("(cut)") && !$0.contains("●") }
+        try type("/set max_tokens 512")
+        _ = try waitFor("the reply limit back") { $0.contains("Set max_tokens = 512.") }
 
         // Alt+Enter starts a new line in the input instead of sending.
         try tmux(["send-keys", "-t", session, "-l", "line a"])
