@@ -22,21 +22,27 @@ public final class ActivationQ8 {
 
     public init(capacity: Int = 0) {
         self.capacity = max(capacity, 32)
-        values = .allocate(capacity: self.capacity)
-        scales = .allocate(capacity: self.capacity / 32)
-        sums = .allocate(capacity: self.capacity / 32)
-        bytes = .allocate(capacity: self.capacity)
-        scaledSums = .allocate(capacity: self.capacity / 32)
-        pairScales = .allocate(capacity: self.capacity / 64 + 1)
+        (values, scales, sums, bytes, scaledSums, pairScales) = Self.buffers(for: self.capacity)
     }
 
-    deinit {
+    /// Every buffer for `capacity` values.
+    private static func buffers(for capacity: Int) -> (UnsafeMutablePointer<Int16>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>,
+                                                       UnsafeMutablePointer<Int8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<SIMD16<Float>>) {
+        (.allocate(capacity: capacity), .allocate(capacity: capacity / 32), .allocate(capacity: capacity / 32),
+         .allocate(capacity: capacity), .allocate(capacity: capacity / 32), .allocate(capacity: capacity / 64 + 1))
+    }
+
+    private func deallocateBuffers() {
         values.deallocate()
         scales.deallocate()
         sums.deallocate()
         bytes.deallocate()
         scaledSums.deallocate()
         pairScales.deallocate()
+    }
+
+    deinit {
+        deallocateBuffers()
     }
 
     /// What the buffers hold: the source, token count and row length of the last `quantize`.
@@ -46,19 +52,9 @@ public final class ActivationQ8 {
     public func quantize(_ x: UnsafePointer<Float>, tokens: Int, length: Int, pool: ThreadPool? = nil) {
         let total = tokens * length
         if total > capacity {
-            values.deallocate()
-            scales.deallocate()
-            sums.deallocate()
-            bytes.deallocate()
-            scaledSums.deallocate()
-            pairScales.deallocate()
+            deallocateBuffers()
             capacity = total
-            values = .allocate(capacity: total)
-            scales = .allocate(capacity: total / 32)
-            sums = .allocate(capacity: total / 32)
-            bytes = .allocate(capacity: total)
-            scaledSums = .allocate(capacity: total / 32)
-            pairScales = .allocate(capacity: total / 64 + 1)
+            (values, scales, sums, bytes, scaledSums, pairScales) = Self.buffers(for: total)
         }
         let (values, scales, sums, bytes, scaledSums) = (self.values, self.scales, self.sums, self.bytes, self.scaledSums)
         #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2

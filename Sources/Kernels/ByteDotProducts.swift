@@ -34,25 +34,29 @@ func hasByteDotKernel(_ type: GGMLType, blocks: Int) -> Bool {
 /// A quantised activation as the byte-dot kernels read it; `token(t)` is the `t`-th row of `cols` values.
 struct ByteActivation {
     let values: UnsafePointer<Int8>
+    /// Per 32-value block (the byte panels' scale; the row kernels read `pairScales`).
+    let scales: UnsafePointer<Float>
     let pairScales: UnsafePointer<SIMD16<Float>>
     let scaledSums: UnsafePointer<Float>
     let cols: Int
 
     init(_ x: ActivationQ8, cols: Int) {
         values = UnsafePointer(x.bytes)
+        scales = UnsafePointer(x.scales)
         pairScales = UnsafePointer(x.pairScales)
         scaledSums = UnsafePointer(x.scaledSums)
         self.cols = cols
     }
 
-    private init(values: UnsafePointer<Int8>, pairScales: UnsafePointer<SIMD16<Float>>, scaledSums: UnsafePointer<Float>, cols: Int) {
-        (self.values, self.pairScales, self.scaledSums, self.cols) = (values, pairScales, scaledSums, cols)
+    private init(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, pairScales: UnsafePointer<SIMD16<Float>>,
+                 scaledSums: UnsafePointer<Float>, cols: Int) {
+        (self.values, self.scales, self.pairScales, self.scaledSums, self.cols) = (values, scales, pairScales, scaledSums, cols)
     }
 
     @inline(__always)
     func token(_ t: Int) -> ByteActivation {
-        ByteActivation(values: values + t &* cols, pairScales: pairScales + t &* (cols / 64), scaledSums: scaledSums + t &* (cols / 32),
-                       cols: cols)
+        ByteActivation(values: values + t &* cols, scales: scales + t &* (cols / 32), pairScales: pairScales + t &* (cols / 64),
+                       scaledSums: scaledSums + t &* (cols / 32), cols: cols)
     }
 
     /// Products of the 64 values from value `64·pair` on with 64 unsigned codes, as Floats per lane.

@@ -101,7 +101,7 @@ struct BytePanel {
 
     /// `out[t, first + r] = Σ_k W[first + r, k] · x[t, k]` for the panel's rows and all `tokens` of `x`;
     /// `tile` is scratch for four 16-lane results.
-    func multiply(_ panel: UnsafeRawPointer, _ x: ByteActivation, xScales: UnsafePointer<Float>, tokens: Int,
+    func multiply(_ panel: UnsafeRawPointer, _ x: ByteActivation, tokens: Int,
                   into out: UnsafeMutablePointer<Float>, outStride: Int, first: Int, count: Int,
                   tile: UnsafeMutablePointer<SIMD16<Float>>) {
         var t = 0
@@ -109,9 +109,9 @@ struct BytePanel {
             let last = tokens - 1
             let indices = SIMD4(t, min(t + 1, last), min(t + 2, last), min(t + 3, last))
             if signedCodes {
-                bytePanelTileSigned(panel, self, x, xScales, indices, tile)
+                bytePanelTileSigned(panel, self, x, indices, tile)
             } else {
-                bytePanelTile(panel, self, x, xScales, indices, tile)
+                bytePanelTile(panel, self, x, indices, tile)
             }
             for j in 0 ..< min(4, tokens - t) {
                 let row = out + (t + j) * outStride + first
@@ -125,26 +125,25 @@ struct BytePanel {
 
 /// 16 rows × 4 tokens over the whole row length, into `out[0 ..< 4]`.
 @inline(never)
-func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ xScales: UnsafePointer<Float>,
-                   _ tokens: SIMD4<Int>, _ out: UnsafeMutablePointer<SIMD16<Float>>) {
-    bytePanelTile(panel, layout, x, xScales, tokens, out, signedCodes: false)
+func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ tokens: SIMD4<Int>,
+                   _ out: UnsafeMutablePointer<SIMD16<Float>>) {
+    bytePanelTile(panel, layout, x, tokens, out, signedCodes: false)
 }
 
 @inline(never)
-func bytePanelTileSigned(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ xScales: UnsafePointer<Float>,
-                         _ tokens: SIMD4<Int>, _ out: UnsafeMutablePointer<SIMD16<Float>>) {
-    bytePanelTile(panel, layout, x, xScales, tokens, out, signedCodes: true)
+func bytePanelTileSigned(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ tokens: SIMD4<Int>,
+                         _ out: UnsafeMutablePointer<SIMD16<Float>>) {
+    bytePanelTile(panel, layout, x, tokens, out, signedCodes: true)
 }
 
 @inline(__always)
-private func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ xScales: UnsafePointer<Float>,
-                           _ tokens: SIMD4<Int>, _ out: UnsafeMutablePointer<SIMD16<Float>>, signedCodes: Bool) {
+private func bytePanelTile(_ panel: UnsafeRawPointer, _ layout: BytePanel, _ x: ByteActivation, _ tokens: SIMD4<Int>,
+                           _ out: UnsafeMutablePointer<SIMD16<Float>>, signedCodes: Bool) {
     let blocks = layout.blocks
     let scales = (panel + layout.codeBytes).assumingMemoryBound(to: SIMD16<Float>.self)
     let offsets = scales + blocks
     let x0 = x.token(tokens[0]), x1 = x.token(tokens[1]), x2 = x.token(tokens[2]), x3 = x.token(tokens[3])
-    let s0 = xScales + tokens[0] &* blocks, s1 = xScales + tokens[1] &* blocks
-    let s2 = xScales + tokens[2] &* blocks, s3 = xScales + tokens[3] &* blocks
+    let s0 = x0.scales, s1 = x1.scales, s2 = x2.scales, s3 = x3.scales
     var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
     for b in 0 ..< blocks {
         var i0 = SIMD16<Int32>(), i1 = i0, i2 = i0, i3 = i0

@@ -55,14 +55,12 @@ public struct WeightMatrix {
     }
 
     func path(tokens: Int, precision: ActivationPrecision) -> Path {
-        #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
-        let byteDot = precision == .quantized && hasByteDotKernel(type, blocks: cols / 32)
-        #else
-        let byteDot = false
-        #endif
         let batched = tokens >= Self.prefillThreshold
         #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
+        let byteDot = precision == .quantized && hasByteDotKernel(type, blocks: cols / 32)
         if byteDot, batched, let panel = BytePanel(type: type, cols: cols) { return .bytePanels(panel) }
+        #else
+        let byteDot = false
         #endif
         if precision == .quantized, batched, let panel = Int16RowPanel(type: type, cols: cols) { return .panels(panel) }
         if (usesQuantizedActivation && precision == .float) || batched { return .floatRows }
@@ -97,7 +95,7 @@ public struct WeightMatrix {
         #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
         case .bytePanels(let panel):
             quantizeInput()
-            multiplyBytePanels(panel, ByteActivation(scratch, cols: cols), xScales: scratch.scales, tokens: tokens, into: out, pool: pool)
+            multiplyBytePanels(panel, ByteActivation(scratch, cols: cols), tokens: tokens, into: out, pool: pool)
             return
         #endif
         case .floatRows:
@@ -197,7 +195,7 @@ extension WeightMatrix {
     #if QWENTTY_AVX512_VNNI || QWENTTY_AVX2
     /// Prefill for the byte-dot formats: each thread lays out 16 rows at a time as a `BytePanel` (in L2) and
     /// runs the 16-row × 4-token kernel over the whole batch.
-    private func multiplyBytePanels(_ layout: BytePanel, _ x: ByteActivation, xScales: UnsafePointer<Float>, tokens: Int,
+    private func multiplyBytePanels(_ layout: BytePanel, _ x: ByteActivation, tokens: Int,
                                     into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let me = self
         pool.parallelFor((rows + BytePanel.rows - 1) / BytePanel.rows) { start, end in
@@ -211,7 +209,7 @@ extension WeightMatrix {
                 let first = p * BytePanel.rows
                 let count = min(BytePanel.rows, me.rows - first)
                 layout.fill(panel, from: me, first: first, count: count)
-                layout.multiply(panel, x, xScales: xScales, tokens: tokens, into: out, outStride: me.rows, first: first, count: count, tile: tile)
+                layout.multiply(panel, x, tokens: tokens, into: out, outStride: me.rows, first: first, count: count, tile: tile)
             }
         }
     }

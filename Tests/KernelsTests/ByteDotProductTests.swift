@@ -90,7 +90,7 @@ final class ByteDotProductTests: XCTestCase {
             for first in stride(from: 0, to: rows, by: BytePanel.rows) {
                 let count = min(BytePanel.rows, rows - first)
                 layout.fill(panel, from: matrix, first: first, count: count)
-                layout.multiply(panel, bytes, xScales: activation.scales, tokens: tokens, into: &out, outStride: rows, first: first,
+                layout.multiply(panel, bytes, tokens: tokens, into: &out, outStride: rows, first: first,
                                 count: count, tile: tile)
             }
             var dequantized = [Float](repeating: 0, count: cols)
