@@ -35,6 +35,8 @@ let engineFlags: [SwiftSetting] = [
     // The engine hands raw pointers to pool threads by design; strict Sendable checking of Swift 6 mode
     // would only add `@unchecked` noise there.
     .swiftLanguageMode(.v5),
+    // Every file imports the modules whose members it uses, so the dependencies below stay honest.
+    .enableUpcomingFeature("MemberImportVisibility"),
 ] + (byteDotInstructions.map { [.define($0)] } ?? [])
 
 let package = Package(
@@ -46,17 +48,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "ModelFiles", swiftSettings: engineFlags),
+        // The few helpers every layer uses (atomic files, the terminal sanitiser, the heap, the clock):
+        // no dependencies, so a command that only reads a model file never links the chat screen.
+        .target(name: "Essentials", swiftSettings: engineFlags),
+        .target(name: "ModelFiles", dependencies: ["Essentials"], swiftSettings: engineFlags),
         // The few x86 vector instructions plain Swift cannot reach, as LLVM intrinsics through the `Builtin`
         // module (hence -parse-stdlib); empty on other CPUs.
         .target(name: "VectorInstructions", swiftSettings: engineFlags + [.unsafeFlags(["-parse-stdlib"])]),
         .target(name: "Kernels", dependencies: ["ModelFiles", "VectorInstructions"], swiftSettings: engineFlags),
-        .target(name: "Tokenizer", dependencies: ["ModelFiles"], swiftSettings: engineFlags),
+        .target(name: "Tokenizer", dependencies: ["ModelFiles", "Essentials"], swiftSettings: engineFlags),
         .target(name: "Transformer", dependencies: ["ModelFiles", "Kernels"], swiftSettings: engineFlags),
-        .target(name: "Inference", dependencies: ["ModelFiles", "Kernels", "Transformer", "Tokenizer"], swiftSettings: engineFlags),
+        .target(name: "Inference", dependencies: ["ModelFiles", "Kernels", "Transformer", "Tokenizer", "Essentials"], swiftSettings: engineFlags),
+        // The conversation and its one owner, `ChatController`: headless, so every chat command is tested
+        // without a terminal; the chat screen only draws it.
+        .target(name: "Chat", dependencies: ["Inference", "Transformer", "Tokenizer", "Kernels", "Essentials"], swiftSettings: engineFlags),
         // ncursesw (Debian: libncursesw5-dev) through a module map and a header of inline wrappers.
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
-        .target(name: "TerminalUI", dependencies: ["Inference", "Kernels", "Transformer", "Tokenizer", "ModelFiles", "CCurses"], swiftSettings: engineFlags),
+        .target(name: "TerminalUI", dependencies: ["Chat", "Inference", "Kernels", "Essentials", "CCurses"], swiftSettings: engineFlags),
         .executableTarget(
             name: "qwentty",
             dependencies: [
@@ -65,25 +73,29 @@ let package = Package(
                 "Tokenizer",
                 "Transformer",
                 "Inference",
+                "Chat",
                 "TerminalUI",
+                "Essentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
         ),
         // Locates committed fixtures and ../shared; shared by the test targets only.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: engineFlags),
+        .testTarget(name: "EssentialsTests", dependencies: ["Essentials"], swiftSettings: engineFlags),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles", "VectorInstructions", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "Kernels", "ModelFiles", "TestSupport"],
                     swiftSettings: engineFlags),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFiles", "Kernels", "Tokenizer", "Transformer", "TestSupport"],
                     swiftSettings: engineFlags),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Inference", "CCurses", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "ChatTests", dependencies: ["Chat", "Inference", "Transformer", "Tokenizer", "Essentials", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Chat", "Inference", "Essentials", "CCurses", "TestSupport"], swiftSettings: engineFlags),
         // The real Qwen2.5-Coder-0.5B Q4_K_M file (scripts/fetch-real-model.sh): parity with transformers and
         // llama.cpp, the chat template, sentiment accuracy.
         .testTarget(name: "RealModelTests", dependencies: ["Inference", "Kernels", "ModelFiles", "Tokenizer", "Transformer", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
-        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "Transformer", "TerminalUI", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "Transformer", "Chat", "TerminalUI", "Essentials", "TestSupport"], swiftSettings: engineFlags),
     ]
 )

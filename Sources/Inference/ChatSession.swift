@@ -1,3 +1,4 @@
+import Essentials
 import Tokenizer
 import Transformer
 
@@ -24,8 +25,13 @@ public final class ChatSession {
     public let cache: KVCache
     /// Every token in the cache, in order (what the repetition penalty and a later session copy see).
     public private(set) var tokens: [Int32] = []
-    /// Exchanges (a user message and its reply) in the cache; older ones may have been trimmed.
-    public var exchangeCount: Int { turnStarts.count }
+    /// Exchanges (a user message and its reply) in the cache, oldest first; older ones may have been
+    /// trimmed. Parallel to `turnStarts`.
+    public private(set) var exchanges: [ExchangeID] = []
+    public var exchangeCount: Int { exchanges.count }
+    /// Ids for exchanges whose caller names none (`qwentty run`, tests): negative, so they never meet a
+    /// chat's own.
+    private var nextAutomaticID = -1
     /// Where each exchange starts in `tokens`: the first holds the system turn, every later one starts
     /// with the closing of the reply before it. Where to cut to take a turn back.
     private var turnStarts: [Int] = []
@@ -43,13 +49,28 @@ public final class ChatSession {
         public let seconds: Double?
     }
 
+    /// One exchange of a saved conversation, as `restore` rebuilds it.
+    public struct Exchange: Sendable, Equatable {
+        public let id: ExchangeID
+        public let user: String
+        public let reply: String
+        public init(id: ExchangeID, user: String, reply: String) {
+            self.id = id
+            self.user = user
+            self.reply = reply
+        }
+    }
+
     public enum ChatError: Error, CustomStringConvertible, Equatable {
         case messageTooLong(tokens: Int, contextSize: Int)
         case nothingToContinue
+        case notTheLastReply(ExchangeID)
         public var description: String {
             switch self {
             case .nothingToContinue:
                 return "there is no reply to continue yet"
+            case .notTheLastReply:
+                return "that reply is no longer the last one in the model's context, so it cannot be continued"
             case .messageTooLong(let tokens, let size):
                 return "the message is \(tokens) tokens with the system prompt, and the context holds \(size); shorten it or raise --ctx-size"
             }
@@ -88,7 +109,7 @@ public final class ChatSession {
     /// Sends a user message and streams the reply through `onToken` (return false to cancel). Old
     /// exchanges are trimmed as needed (`onTrim` hears of each trim); a message that cannot fit even
     /// alone is refused with `ChatError.messageTooLong` and changes nothing.
-    public func send(_ text: String, sampler: inout Sampler, maxTokens: Int,
+    public func send(_ text: String, id: ExchangeID? = nil, sampler: inout Sampler, maxTokens: Int,
                      onTrim: (ContextTrim) -> Void = { _ in },
                      onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
         let system = tokens.isEmpty ? systemTokens : Array(tokens[..<systemLength])
@@ -104,26 +125,30 @@ public final class ChatSession {
            let rest = try trimOldest(inProgress: prompt, fed: false, onTrim: onTrim) {
             prompt = rest
         }
-        return try respond(turn: prompt, feeding: prompt.count, sampler: &sampler, maxTokens: maxTokens,
+        return try respond(turn: prompt, feeding: prompt.count, id: id ?? automaticID(), sampler: &sampler, maxTokens: maxTokens,
                            onTrim: onTrim, onToken: onToken)
     }
 
-    /// Goes on with the last reply where it stopped (the token limit, Esc, a full context), streaming the
-    /// new text through `onToken`; the reply grows by it. Throws `nothingToContinue` before the
-    /// first reply.
-    public func continueReply(sampler: inout Sampler, maxTokens: Int, onTrim: (ContextTrim) -> Void = { _ in },
+    /// Goes on with the reply of exchange `id` (nil: the last one) where it stopped (the token limit, Esc,
+    /// a full context), streaming the new text through `onToken`; the reply grows by it. Throws
+    /// `nothingToContinue` before the first reply and `notTheLastReply` when `id` is not the last
+    /// exchange held.
+    public func continueReply(_ id: ExchangeID? = nil, sampler: inout Sampler, maxTokens: Int,
+                              onTrim: (ContextTrim) -> Void = { _ in },
                               onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
-        guard let start = turnStarts.last, tokens.count > start, cache.count == tokens.count else {
+        guard let start = turnStarts.last, let last = exchanges.last, tokens.count > start, cache.count == tokens.count else {
             throw ChatError.nothingToContinue
         }
+        if let id, id != last { throw ChatError.notTheLastReply(id) }
         let turn = Array(tokens[start...])
         // The exchange leaves the record while it grows; its last token is fed again, for fresh logits (the
         // classifier shares the model and may have run since).
         turnStarts.removeLast()
+        exchanges.removeLast()
         tokens.removeSubrange(start...)
         cache.truncate(to: cache.count - 1)
         do {
-            return try respond(turn: turn, feeding: 1, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim,
+            return try respond(turn: turn, feeding: 1, id: last, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim,
                                onToken: onToken)
         } catch {
             // Put the exchange back as it was, or start over if even that fails.
@@ -131,6 +156,7 @@ public final class ChatSession {
                 cache.truncate(to: tokens.count)
                 try generator.model.forward(turn, cache: cache)
                 turnStarts.append(tokens.count)
+                exchanges.append(last)
                 tokens += turn
             } catch {
                 reset()
@@ -141,7 +167,7 @@ public final class ChatSession {
 
     /// Generates the reply of the turn in progress, `turn` (as it follows `tokens`), whose last `feeding`
     /// tokens are not in the cache yet, and records the exchange.
-    private func respond(turn: [Int32], feeding: Int, sampler: inout Sampler, maxTokens: Int,
+    private func respond(turn: [Int32], feeding: Int, id: ExchangeID, sampler: inout Sampler, maxTokens: Int,
                          onTrim: (ContextTrim) -> Void,
                          onToken: (GeneratedToken) -> Bool) throws -> TextGenerator.Result {
         var turn = turn
@@ -162,6 +188,7 @@ public final class ChatSession {
         // On a full context the last token may not have been fed: keep the list equal to the cache.
         tokens = Array((tokens + turn + result.tokens).prefix(cache.count))
         turnStarts.append(start)
+        exchanges.append(id)
         return result
     }
 
@@ -222,6 +249,7 @@ public final class ChatSession {
         }
         tokens = Array(kept[..<historyLength])
         turnStarts = k == exchanges ? [] : [0] + starts[(k + 1) ..< exchanges].map { $0 - shift }
+        self.exchanges.removeFirst(k)
         onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: monotonicSeconds() - began))
         return Array(kept[historyLength...])
     }
@@ -231,18 +259,34 @@ public final class ChatSession {
         cache.truncate(to: 0)
         tokens = []
         turnStarts = []
+        exchanges = []
         systemLength = 0
     }
 
-    /// Takes back the last exchange (user message and reply), so it can be edited or regenerated; false
-    /// when there is none. Only the cache is cut: nothing before that turn is recomputed.
+    /// Takes back exchange `id` and every exchange after it, so it can be edited or regenerated; false
+    /// when the context does not hold it (never recorded, or trimmed). Only the cache is cut: nothing
+    /// before that turn is recomputed.
     @discardableResult
-    public func dropLastExchange() -> Bool {
-        guard let start = turnStarts.popLast() else { return false }
+    public func drop(_ id: ExchangeID) -> Bool {
+        guard let index = exchanges.firstIndex(of: id) else { return false }
+        let start = turnStarts[index]
+        turnStarts.removeSubrange(index...)
+        exchanges.removeSubrange(index...)
         cache.truncate(to: start)
         tokens.removeSubrange(start...)
         if tokens.isEmpty { systemLength = 0 }
         return true
+    }
+
+    /// Takes back the last exchange; false when there is none.
+    @discardableResult
+    public func dropLastExchange() -> Bool {
+        exchanges.last.map(drop) ?? false
+    }
+
+    private func automaticID() -> ExchangeID {
+        defer { nextAutomaticID -= 1 }
+        return ExchangeID(nextAutomaticID)
     }
 
     /// Rebuilds the conversation from saved `history` (alternating user and assistant messages), feeding
@@ -254,21 +298,28 @@ public final class ChatSession {
     /// exchange dropped re-encoded all the others).
     @discardableResult
     public func restore(_ history: [ChatMessage], budget: Int? = nil) throws -> Int {
-        reset()
-        var pairs: [(user: String, reply: String)] = []
+        var pairs: [Exchange] = []
         var index = 0
         while index + 1 < history.count {
             if history[index].role == .user, history[index + 1].role == .assistant {
-                pairs.append((history[index].content, history[index + 1].content))
+                pairs.append(Exchange(id: automaticID(), user: history[index].content, reply: history[index + 1].content))
                 index += 2
             } else {
                 index += 1
             }
         }
+        return try restore(pairs, budget: budget) + history.count - 2 * pairs.count
+    }
+
+    /// Rebuilds the conversation from `pairs`, oldest first, as one prefill, leaving out the oldest that
+    /// do not fit in `budget` tokens; returns how many messages were left out.
+    @discardableResult
+    public func restore(_ pairs: [Exchange], budget: Int? = nil) throws -> Int {
+        reset()
         let limit = min(budget ?? cache.contextSize, cache.contextSize)
         let system = systemTokens
         // Newest first: add exchanges while the system turn, the closings between them and they fit.
-        var bodies: [[Int32]] = []
+        var bodies: [(id: ExchangeID, tokens: [Int32])] = []
         var length = system.count
         for (index, pair) in pairs.enumerated().reversed() {
             // The last reply as the cache holds a reply just made (Qwen3 keeps its reasoning), earlier ones
@@ -277,16 +328,17 @@ public final class ChatSession {
             let body = template.turn(ChatMessage(role: .user, content: pair.user)) + template.replyTurn(content)
             let added = body.count + (bodies.isEmpty ? 0 : closing.count)
             guard length + added <= limit else { break }
-            bodies.append(body)
+            bodies.append((pair.id, body))
             length += added
         }
-        let dropped = history.count - 2 * bodies.count
+        let dropped = 2 * (pairs.count - bodies.count)
         guard !bodies.isEmpty else { return dropped }
         var all = system
         for (i, body) in bodies.reversed().enumerated() {
             turnStarts.append(i == 0 ? 0 : all.count)
+            exchanges.append(body.id)
             if i > 0 { all += closing }
-            all += body
+            all += body.tokens
         }
         try generator.model.forward(all, cache: cache)
         tokens = all

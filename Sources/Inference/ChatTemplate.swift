@@ -1,3 +1,4 @@
+import Foundation
 import ModelFiles
 import Tokenizer
 
@@ -152,20 +153,13 @@ public struct ChatTemplate: Sendable {
     /// A reply's reasoning and answer, split as Qwen3's template does: the answer is what follows the
     /// last `</think>` (leading newlines dropped); the reasoning is what precedes the first, after the
     /// last `<think>` before it, without the newlines around it. Nil when there is no `</think>`.
+    /// `ThinkingSplitter` applies this rule as a reply streams (what the screen and the badge read).
     public static func splitReasoning(_ reply: String) -> (reasoning: String, answer: String)? {
         let parts = reply.components(separatedBy: "</think>")
         guard parts.count > 1, let first = parts.first, let last = parts.last else { return nil }
         let opened = first.components(separatedBy: "<think>").last ?? first
         return (trimming(trimming(opened, leading: false, trailing: true), leading: true, trailing: false),
                 trimming(last, leading: true, trailing: false))
-    }
-
-    /// What a reply says to the user: with a template that supports thinking, the text after its think
-    /// block ("" while the block is still open); otherwise the reply. The sentiment badge reads this.
-    public func answer(of reply: String) -> String {
-        guard supportsThinking else { return reply }
-        if let split = Self.splitReasoning(reply) { return split.answer }
-        return reply.drop { $0 == "\n" }.hasPrefix("<think>") ? "" : reply
     }
 
     /// `text` without newlines at the chosen ends (Python's `lstrip('\n')` / `rstrip('\n')`).

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Kernels
 import Synchronization
@@ -35,23 +36,25 @@ public final class Engine: @unchecked Sendable {
 
     /// What the engine thread is asked to do.
     public enum Job: Sendable {
-        /// Answer a user message.
-        case send(String)
+        /// Answer a user message; the exchange is recorded under `ExchangeID`.
+        case send(ExchangeID, String)
         /// Sentiment of a text (a message or a finished reply).
         case classify(String, Priority)
-        /// Go on with the last reply where it stopped (its events carry this job's id).
-        case continueReply
+        /// Go on with the reply of this exchange where it stopped (its events carry this job's id); an
+        /// error when it is not the last exchange the context holds.
+        case continueReply(ExchangeID)
         /// Sampling, the reply limit and (Qwen3) thinking for the replies after this job (the running
         /// seed is kept).
         case configure(SamplerSettings, maxReplyTokens: Int, thinking: Bool)
-        /// Take back the last exchange (/edit; /regen follows it with `.send` of the same message).
-        case dropLastExchange
+        /// Take back this exchange and every one after it (/edit; /regen follows it with `.send` of the same
+        /// message). Nothing happens when the context does not hold it.
+        case drop(ExchangeID)
         /// Forget the conversation.
         case reset
-        /// Rebuild the model's context from a conversation (alternating user/assistant messages) under a
-        /// system prompt (nil: the model's own): resume, /load, /system, a new model. The conversation's
-        /// text is recorded by the caller (the chat screen); the engine keeps only its tokens.
-        case restore([ChatMessage], systemPrompt: String?)
+        /// Rebuild the model's context from a conversation's exchanges under a system prompt (nil: the
+        /// model's own): resume, /load, /system, a new model. The conversation's text is recorded by the
+        /// caller (the chat controller); the engine keeps only its tokens.
+        case restore([ChatSession.Exchange], systemPrompt: String?)
         /// Prefill the sentiment classifier's fixed prompt (824 tokens, seconds on a small CPU), so the first
         /// badge costs what every later one does. Queued by the engine itself at start, as background work,
         /// in chunks: an interruption keeps what is done.
@@ -82,10 +85,21 @@ public final class Engine: @unchecked Sendable {
     /// How a reply ended.
     public struct ReplySummary: Sendable {
         public let stats: GenerationStats
-        /// The reply's whole text, as the model wrote it (not yet sanitised for a terminal).
-        public let text: String
         /// The conversation's length in tokens afterwards (read on the engine's thread, which owns it).
         public let contextUsed: Int
+    }
+
+    /// What the model's context holds: the exchanges recorded in it, oldest first, and its tokens.
+    /// Reported after every job that may change it, so the chat always knows what the model remembers.
+    public struct ContextContents: Sendable, Equatable {
+        public let exchanges: [ExchangeID]
+        public let tokens: [Int32]
+        public let contextSize: Int
+        public init(exchanges: [ExchangeID], tokens: [Int32], contextSize: Int) {
+            self.exchanges = exchanges
+            self.tokens = tokens
+            self.contextSize = contextSize
+        }
     }
 
     public enum Event: Sendable {
@@ -103,16 +117,27 @@ public final class Engine: @unchecked Sendable {
         case contextTrimmed(RequestID, ChatSession.ContextTrim)
         /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
         case restored(RequestID, tokens: Int, seconds: Double, droppedMessages: Int)
+        /// The context after a job that may have changed it (sent after that job's own events).
+        case context(RequestID, ContextContents)
         case error(RequestID, String)
     }
 
     public let loaded: LoadedModel
-    public let session: ChatSession
-    public let classifier: SentimentClassifier?
+    /// The engine thread's own: read only in tests, once the engine is idle or shut down.
+    let session: ChatSession
+    let classifier: SentimentClassifier?
+    /// Whether badges can be computed (the classifier's labels are in the vocabulary).
+    public var hasSentiment: Bool { classifier != nil }
+    /// The chat template replies are made with.
+    public var template: ChatTemplate { session.template }
+    public var contextSize: Int { session.cache.contextSize }
     /// What the engine started with; later changes come as `.configure` jobs, so the engine thread owns
     /// the values it uses and a screen keeps its own copy.
     public let initialSamplerSettings: SamplerSettings
     public let initialMaxReplyTokens: Int
+    /// The system prompt the engine started with (nil: the template's default); later ones come with
+    /// `.restore` jobs.
+    public let initialSystemPrompt: String?
     private var samplerSettings: SamplerSettings
     private var maxReplyTokens: Int
     /// Readable whenever events are waiting.
@@ -156,6 +181,7 @@ public final class Engine: @unchecked Sendable {
         self.maxReplyTokens = maxReplyTokens
         initialSamplerSettings = samplerSettings
         initialMaxReplyTokens = maxReplyTokens
+        initialSystemPrompt = systemPrompt
         session = ChatSession(generator: loaded.generator, template: template, contextSize: loaded.contextSize,
                               systemPrompt: systemPrompt, thinking: true)
         classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
@@ -248,29 +274,34 @@ public final class Engine: @unchecked Sendable {
     private func perform(_ queued: Queued) {
         let id = queued.id
         switch queued.job {
-        case .send(let text):
+        case .send(let exchange, let text):
             answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
-                try session.send(text, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+                try session.send(text, id: exchange, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
             }
+            reportContext(id)
         case .classify(let text, let priority):
             classify(text, queued: queued, interruptible: priority == .background)
-        case .continueReply:
+        case .continueReply(let exchange):
             answer(id: id, queuedAt: queued.queuedAt) { sampler, maxTokens, onTrim, onToken in
-                try session.continueReply(sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
+                try session.continueReply(exchange, sampler: &sampler, maxTokens: maxTokens, onTrim: onTrim, onToken: onToken)
             }
+            reportContext(id)
         case .configure(let settings, let limit, let thinking):
             let seed = samplerSettings.seed
             samplerSettings = settings
             samplerSettings.seed = seed
             maxReplyTokens = limit
             session.thinking = thinking
-        case .dropLastExchange:
-            session.dropLastExchange()
+        case .drop(let exchange):
+            session.drop(exchange)
+            reportContext(id)
         case .reset:
             session.reset()
-        case .restore(let messages, let prompt):
+            reportContext(id)
+        case .restore(let exchanges, let prompt):
             session.systemPrompt = prompt
-            rebuild(messages, id: id)
+            rebuild(exchanges, id: id)
+            reportContext(id)
         case .prepareSentiment:
             do {
                 try classifier?.preparePrefix(interrupt: { [unowned self] in urgentWaiting.load(ordering: .acquiring) > 0 })
@@ -299,11 +330,15 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Re-prefills `messages`, keeping a quarter of the context free for the next turns.
-    private func rebuild(_ messages: [ChatMessage], id: RequestID) {
+    private func reportContext(_ id: RequestID) {
+        post(.context(id, ContextContents(exchanges: session.exchanges, tokens: session.tokens, contextSize: session.cache.contextSize)))
+    }
+
+    /// Re-prefills `exchanges`, keeping a quarter of the context free for the next turns.
+    private func rebuild(_ exchanges: [ChatSession.Exchange], id: RequestID) {
         let start = monotonicSeconds()
         do {
-            let dropped = try session.restore(messages, budget: session.cache.contextSize * 3 / 4)
+            let dropped = try session.restore(exchanges, budget: session.cache.contextSize * 3 / 4)
             post(.restored(id, tokens: session.cache.count, seconds: monotonicSeconds() - start, droppedMessages: dropped))
         } catch {
             post(.error(id, "\(error)"))
@@ -319,7 +354,6 @@ public final class Engine: @unchecked Sendable {
         var sampler = Sampler(settings: samplerSettings)
         samplerSettings.seed &+= 1
         var times: [Double] = []
-        var reply = ""
         var started = monotonicSeconds()
         var contextBefore = session.cache.count
         do {
@@ -338,7 +372,6 @@ public final class Engine: @unchecked Sendable {
                                                     promptSeconds: now - started, contextUsed: context)))
                 }
                 times.append(now)
-                reply += token.text
                 let rate = times.count > 1 ? Double(times.count - 1) / max(1e-9, now - times[0]) : 0
                 // Rate over the last 8 tokens: the within-reply curve without single-token jitter.
                 let window = min(8, times.count - 1)
@@ -346,7 +379,7 @@ public final class Engine: @unchecked Sendable {
                 if !token.text.isEmpty { post(.token(id, token.text, decodeTokensPerSecond: rate, recentTokensPerSecond: recent)) }
                 return cancelledRequest.load(ordering: .acquiring) != id.value && !isStopping
             }
-            post(.replyDone(id, ReplySummary(stats: result.stats, text: reply, contextUsed: session.cache.count)))
+            post(.replyDone(id, ReplySummary(stats: result.stats, contextUsed: session.cache.count)))
         } catch {
             post(.error(id, "\(error)"))
         }

@@ -48,25 +48,21 @@ public struct GenerationConfig: Decodable, Sendable, Equatable {
     /// checked as `/set` checks it: a file cannot ask for a NaN temperature or a negative top-k.
     /// `do_sample: false` is greedy decoding.
     public func samplerSettings(base: SamplerSettings, path: String) throws -> SamplerSettings {
-        func checked(_ value: Double?, _ key: String, _ range: ClosedRange<Double>) throws -> Float? {
-            guard let value else { return nil }
-            guard value.isFinite, range.contains(value) else {
-                throw ModelFileError(path: path, field: key, problem: "is \(value); expected \(range.lowerBound) to \(range.upperBound)")
-            }
-            return Float(value)
-        }
         var s = base
-        if let t = try checked(temperature, "temperature", 0 ... 5) { s.temperature = t }
-        if let p = try checked(top_p, "top_p", 0.000_001 ... 1) { s.topP = p }
-        if let p = try checked(min_p, "min_p", 0 ... 0.999_999) { s.minP = p }
-        if let r = try checked(repetition_penalty, "repetition_penalty", 0.01 ... 10) { s.repetitionPenalty = r }
-        if let k = top_k {
-            guard (0 ... 1_000_000).contains(k) else { throw ModelFileError(path: path, field: "top_k", problem: "is \(k); expected 0 to 1000000") }
-            s.topK = k
+        let given: [(SamplingParameter, String, Double?)] = [
+            (.temperature, "temperature", temperature), (.topK, "top_k", top_k.map(Double.init)), (.topP, "top_p", top_p),
+            (.minP, "min_p", min_p), (.repeatPenalty, "repetition_penalty", repetition_penalty),
+        ]
+        for (parameter, key, value) in given {
+            guard let value else { continue }
+            guard parameter.accepts(value) else {
+                throw ModelFileError(path: path, field: key, problem: "is \(value); expected \(parameter.expected)")
+            }
+            s.set(parameter, value)
         }
         if do_sample == false {
             s.temperature = 0
-            s.repetitionPenalty = 1
+            s.applyGreedyDefault(penaltyGiven: false)
         }
         return s
     }

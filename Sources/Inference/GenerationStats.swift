@@ -23,10 +23,3 @@ public struct GenerationStats: Sendable, Equatable, Codable {
     /// Decode speed over the tokens after the first (the first one's cost is in the prompt time).
     public var evalTokensPerSecond: Double { evalSeconds > 0 ? Double(max(0, evalTokens - 1)) / evalSeconds : 0 }
 }
-
-/// A monotonic clock in seconds.
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

@@ -1,3 +1,4 @@
+import Essentials
 import Kernels
 import ModelFiles
 import Tokenizer

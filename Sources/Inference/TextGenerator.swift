@@ -1,3 +1,4 @@
+import Essentials
 import Tokenizer
 import Transformer
 
@@ -24,7 +25,7 @@ public final class TextGenerator {
     }
 
     /// Token ids that end generation: the file's end-of-sequence and end-of-turn tokens, and any the
-    /// folder's generation config names.
+    /// folder's generation config names (every other control token ends it too).
     public var stopTokens: Set<Int32> {
         Set([tokenizer.eosID, tokenizer.eotID, tokenizer.imEndID, tokenizer.id(of: "<|endoftext|>")].compactMap { $0 })
             .union(extraStopTokens)
@@ -39,12 +40,14 @@ public final class TextGenerator {
     }
 
     /// Prefills `prompt` on top of `cache`, then samples up to `maxTokens` tokens, calling `onToken` for
-    /// each; `onToken` returns false to cancel. Every generated token is in the cache when this returns
-    /// (except on a full context), so a cancelled or truncated reply can be continued consistently.
+    /// each; `onToken` returns false to cancel. Every generated token is in the cache when this returns,
+    /// so a cancelled or truncated reply can be continued consistently, and the text streamed is exactly
+    /// the text the model remembers.
     ///
-    /// When the cache fills mid-reply, `makeRoom` is asked to free space; it gets the reply's tokens
-    /// already in the cache and returns true when the cache now holds a shorter conversation ending with
-    /// them (a chat drops its oldest exchanges); false ends the reply with `.contextFull`.
+    /// When a sampled token finds the cache full, `makeRoom` is asked to free space; it gets the reply's
+    /// tokens already in the cache and returns true when the cache now holds a shorter conversation
+    /// ending with them (a chat drops its oldest exchanges); false ends the reply with `.contextFull`, and
+    /// that token, which the model could not take in, is not part of the reply.
     public func generate(prompt: [Int32], cache: KVCache, sampler: inout Sampler, maxTokens: Int,
                          history: [Int32] = [], alternatives: Int = 0,
                          makeRoom: (_ fedReply: [Int32]) throws -> Bool = { _ in false },
@@ -65,10 +68,6 @@ public final class TextGenerator {
         stats.stopReason = .maxTokens
         while true {
             if let token = unfed {
-                if cache.count >= cache.contextSize, !(try makeRoom(Array(generated.dropLast()))) {
-                    stats.stopReason = .contextFull
-                    break
-                }
                 try model.forward([token], cache: cache)
                 unfed = nil
             }
@@ -79,9 +78,15 @@ public final class TextGenerator {
                 decodeStart = monotonicSeconds()
                 stats.timeToFirstToken = decodeStart - start
             }
-            if stops.contains(sample.id) {
+            // Any other control token (`<|im_start|>`, `<|fim_prefix|>`, …) would open a turn or a mode inside
+            // the reply, which is never text of it: it ends the reply too.
+            if stops.contains(sample.id) || tokenizer.type(of: sample.id) == .control {
                 stats.stopReason = .endOfTurn
                 stopToken = sample.id
+                break
+            }
+            if cache.count >= cache.contextSize, !(try makeRoom(generated)) {
+                stats.stopReason = .contextFull
                 break
             }
             generated.append(sample.id)
@@ -92,7 +97,7 @@ public final class TextGenerator {
                 break
             }
         }
-        if let token = unfed, stats.stopReason == .cancelled, cache.count < cache.contextSize {
+        if let token = unfed, stats.stopReason == .cancelled {
             try model.forward([token], cache: cache)
         }
         stats.evalTokens = generated.count

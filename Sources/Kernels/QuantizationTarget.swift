@@ -1,3 +1,4 @@
+import Foundation
 import ModelFiles
 
 /// What `--type` asks of `quantize` and `convert`: one type for every weight matrix (as

@@ -1,13 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Essentials
 
 /// Writes a GGUF v3 file: metadata, tensor directory, then aligned tensor data.
 ///
 /// Tensors are described up front (name, dims, type) and their bytes are then streamed in the same
-/// order, so a large model is never held in memory twice. The file is written under a temporary name
-/// and renamed into place at the end: a failed or interrupted write never leaves a half-written model
-/// under the final name.
+/// order, so a large model is never held in memory twice. The file is written through an
+/// `AtomicFile.Writer`: a failed or interrupted write never leaves a half-written model under the final
+/// name.
 public final class GGUFWriter {
     public struct TensorEntry {
         public let name: String
@@ -22,20 +20,15 @@ public final class GGUFWriter {
     }
 
     public let path: String
-    private let temporaryPath: String
-    private let file: UnsafeMutablePointer<FILE>
+    private let file: AtomicFile.Writer
     private let alignment: Int
     private var entries: [TensorEntry] = []
     private var written = 0
 
     public init(path: String, metadata: [(String, GGUFValue)], tensors: [TensorEntry], alignment: Int = 32) throws {
         self.path = path
-        temporaryPath = path + ".partial"
         self.alignment = alignment
-        guard let handle = fopen(temporaryPath, "wb") else {
-            throw ModelFileError(path: path, field: "file", problem: "cannot create (\(String(cString: strerror(errno))))")
-        }
-        file = handle
+        file = try Self.wrapping(path) { try AtomicFile.Writer(path: path) }
         entries = tensors
         var header: [UInt8] = []
         header += Array("GGUF".utf8)
@@ -59,11 +52,6 @@ public final class GGUFWriter {
         try write(header)
     }
 
-    deinit {
-        fclose(file)
-        unlink(temporaryPath)  // no-op after a successful `finish()` (the file was renamed)
-    }
-
     /// Appends the next tensor's bytes (in directory order).
     public func writeTensor(_ bytes: UnsafeRawBufferPointer) throws {
         guard written < entries.count, bytes.count == entries[written].byteCount else {
@@ -80,18 +68,23 @@ public final class GGUFWriter {
         guard written == entries.count else {
             throw ModelFileError(path: path, field: "tensor data", problem: "only \(written) of \(entries.count) tensors were written")
         }
-        guard fflush(file) == 0, fsync(fileno(file)) == 0, rename(temporaryPath, path) == 0 else {
-            throw ModelFileError(path: path, field: "file", problem: "cannot complete the write (\(String(cString: strerror(errno))))")
-        }
+        try Self.wrapping(path) { try file.commit() }
     }
 
     private func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try write($0) }
+        try Self.wrapping(path) { try file.write(bytes) }
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count == 0 || fwrite(bytes.baseAddress, 1, bytes.count, file) == bytes.count else {
-            throw ModelFileError(path: path, field: "file", problem: "write failed (\(String(cString: strerror(errno)))); is the disk full?")
+        try Self.wrapping(path) { try file.write(bytes) }
+    }
+
+    /// A file error in the words of every other model-file error (file, field, problem).
+    private static func wrapping<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as AtomicFile.FileError {
+            throw ModelFileError(path: path, field: "file", problem: error.reason)
         }
     }
 

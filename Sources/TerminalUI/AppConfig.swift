@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// The user's settings file, `$XDG_CONFIG_HOME/qwentty/config` (by default `~/.config/qwentty/config`),
 /// in the same `key = value` format as themes. Command-line options win over it. A bad line is reported
@@ -8,7 +9,10 @@ public struct AppConfig: Equatable {
     public var theme: String?
     public var threads: Int?
     public var contextSize: Int?
-    public var temperature: Float?
+    /// Sampling, checked as every other source of it is (`SamplingParameter`): `temp`, `top_k`, `top_p`,
+    /// `min_p`, `repeat_penalty`.
+    public var sampling: [SamplingParameter: Double] = [:]
+    public var temperature: Float? { sampling[.temperature].map(Float.init) }
     /// Most tokens in one reply (`-n`).
     public var maxTokens: Int?
     public var systemPrompt: String?
@@ -19,7 +23,8 @@ public struct AppConfig: Equatable {
     /// Problems found, one line each, naming the file and line.
     public var problems: [String] = []
 
-    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "max_tokens", "system", "mouse", "stats", "think"]
+    public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "top_k", "top_p", "min_p", "repeat_penalty",
+                              "max_tokens", "system", "mouse", "stats", "think"]
 
     public init() {}
 
@@ -46,6 +51,14 @@ public struct AppConfig: Equatable {
             default: problem(key, "expected on or off, got \(value)"); return nil
             }
         }
+        func number(_ parameter: SamplingParameter, _ key: String, _ value: String) -> Double? {
+            do {
+                return try parameter.parse(value)
+            } catch {
+                problem(key, "expected \(parameter.expected), got \(value)")
+                return nil
+            }
+        }
         for (key, value) in file.entries {
             switch key {
             case "model": model = value.isEmpty ? nil : value
@@ -53,11 +66,11 @@ public struct AppConfig: Equatable {
             case "threads":
                 if let n = Int(value), (1 ... 256).contains(n) { threads = n } else { problem(key, "expected 1…256, got \(value)") }
             case "ctx_size":
-                if let n = Int(value), n >= 16 { contextSize = n } else { problem(key, "expected a token count ≥ 16, got \(value)") }
-            case "temp":
-                if let t = Float(value), t >= 0, t <= 5 { temperature = t } else { problem(key, "expected 0…5, got \(value)") }
+                if let n = number(.contextSize, key, value) { contextSize = Int(n) }
+            case "temp", "top_k", "top_p", "min_p", "repeat_penalty":
+                if let parameter = SamplingParameter.named(key), let v = number(parameter, key, value) { sampling[parameter] = v }
             case "max_tokens":
-                if let n = Int(value), n >= 1 { maxTokens = n } else { problem(key, "expected a token count ≥ 1, got \(value)") }
+                if let n = number(.maxTokens, key, value) { maxTokens = Int(n) }
             case "system": systemPrompt = value.isEmpty ? nil : value.replacingOccurrences(of: "\\n", with: "\n")
             case "mouse": mouse = flag(key, value)
             case "stats": statsPane = flag(key, value)

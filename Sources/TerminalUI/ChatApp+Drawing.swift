@@ -1,4 +1,6 @@
 import CCurses
+import Chat
+import Essentials
 import Foundation
 import Inference
 
@@ -30,15 +32,15 @@ extension ChatApp {
         let paneShown = showPane && cols >= Self.paneMinimumColumns
         let transcriptWidth = paneShown ? cols - Self.paneWidth - 1 : cols
         let height = transcriptHeight()
-        let layout = transcript.layout(width: transcriptWidth - 1)
-        let range = viewport.visibleRange(lineCount: layout.lines.count, entryStarts: layout.entryStarts, height: height, width: transcriptWidth)
+        let layout = transcript.layout(chat.conversation, width: transcriptWidth - 1)
+        let range = viewport.visibleRange(lineCount: layout.lines.count, entryStarts: layout.itemStarts, height: height, width: transcriptWidth)
         for (row, line) in layout.lines[range].enumerated() {
             put(line, row: row, column: 0, width: transcriptWidth - 1)
         }
         if paneShown { drawPane(column: transcriptWidth + 1, height: height) }
         let statusRow = Int32(height)
         let attributes = palette?.statusAttributes ?? Int32(qw_attr_reverse())
-        let marker = busy ? "● " : "  "
+        let marker = chat.isBusy ? "● " : "  "
         let scrolled = viewport.isFollowing ? "" : " ↑\(viewport.offsetFromBottom)"
         let summary = paneShown ? "F2 hides the stats · F1 help" : stats.statusLine(width: cols - 3 - DisplayWidth.of(scrolled))
         let statusText = clip(marker + summary + scrolled, to: cols)
@@ -69,7 +71,7 @@ extension ChatApp {
         let firstShown = max(0, cursorLine - inputHeight() + 1)
         for (i, text) in inputLines.enumerated() where i >= firstShown && i < firstShown + inputHeight() {
             let prefix = i == 0 ? "› " : "  "
-            let visible = TerminalSanitizer.sanitize(text.replacingTabs(), keepNewlines: false)
+            let visible = TerminalSanitizer.display(text, keepNewlines: false)
             let shift = i == cursorLine ? max(0, cursorColumn - (cols - 4)) : 0
             mvaddstr(firstRow + Int32(i - firstShown), 0, prefix + clip(String(visible.dropFirst(shift)), to: cols - 3))
         }

@@ -1,40 +1,31 @@
 import CCurses
+import Chat
+import Essentials
 import Foundation
 import Inference
-import Kernels
-import ModelFiles
-import Tokenizer
 
 /// Set by the SIGTERM/SIGHUP handler (a plain global: the only thing a signal handler may touch).
 nonisolated(unsafe) private var chatTerminationSignal: Int32 = 0
 
-/// The full-screen chat. Curses is called from this (the UI) thread only; inference runs on the
-/// `Engine`'s thread and its events wake `poll()` through the engine's self-pipe. Everything with logic
-/// in it (layout, markdown, input editing, commands, themes, stats) lives in plain types; this class
-/// wires them to keys and to the screen.
+/// The full-screen chat: keys, drawing, and slash commands parsed into calls on the `ChatController`,
+/// which owns the conversation and the engine. Curses is called from this (the UI) thread only;
+/// inference runs on the engine's thread, whose events wake `poll()` through the controller's
+/// descriptors. Everything with logic in it (layout, markdown, input editing, commands, themes, stats)
+/// lives in plain types; this class wires them to keys and to the screen.
 public final class ChatApp {
     public struct Options {
         public var banner: String?
-        public var modelPath = ""
-        /// `--quant`: a Hugging Face folder's matrices are quantised at load (also when `/model` opens one).
-        public var quantizeTo: QuantizationTarget?
-        /// Qwen3 thinks before answering (`--no-think`, `think = off`: it answers at once; `/think` changes it).
-        public var thinking = true
         public var theme = Theme.builtInDefault
         public var themes = ThemeLibrary(directories: [])
         public var noColor = false
         public var mouse = true
         public var statsPane = true
-        public var sessions: SessionStore?
-        /// A conversation to continue (`chat --resume`) and the file it came from.
-        public var resume: (chat: SavedChat, path: String)?
         /// Shown in the transcript at start (config problems, a bad theme).
         public var notices: [String] = []
         public init() {}
     }
 
-    /// Replaced by `/model FILE` and `/set ctx N` (a new engine on the new model or context).
-    var engine: Engine
+    let chat: ChatController
     var options: Options
     var transcript = Transcript()
     var viewport = TranscriptViewport()
@@ -42,7 +33,6 @@ public final class ChatApp {
     var stats = ChatStats()
     var palette: CursesPalette?
     var theme: Theme
-    var busy = false
     var showHelp = false
     /// The stats pane is shown (and badges show the classifier's latency: the details come together).
     var showPane: Bool {
@@ -55,28 +45,8 @@ public final class ChatApp {
     var pasteBuffer = ""
     var lastInterrupt = 0.0
     var running = true
-    let started = Date()
-    var sessionPath: String?
-    /// The name `/rename` gave this chat (kept in its saved file).
-    var sessionName: String?
-    var systemPrompt: String?
-    /// The transcript entry each pending badge request is for.
-    var badgeRequests: [Engine.RequestID: Int] = [:]
-    /// The reply in progress: its request and its transcript entry.
-    var reply: (request: Engine.RequestID, entry: Int)?
-    /// Sampling and the reply limit as `/set` left them (the engine gets a copy of each change).
-    var settings: RuntimeSettings
-    /// The transcript note of a context trim whose prefill is running (its time is added when done).
+    /// The notice of a context trim whose prefill is running (its time is added when done).
     var trimNote: Int?
-    /// A model loading beside the engine in use (`/model`, `/set ctx`); the conversation waits for it.
-    var pendingLoad: ModelLoad?
-    /// The load is for a chat just opened: if it fails or is given up, the engine in use rebuilds the chat.
-    var pendingLoadOpensChat = false
-
-    /// Why a message or a command that changes the conversation has to wait.
-    var busyNotice: String {
-        pendingLoad != nil ? "The model is still loading: Esc gives it up." : "A reply is still running: Esc cancels it first."
-    }
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside a 66-column transcript; narrower, it folds into the status
@@ -86,37 +56,32 @@ public final class ChatApp {
     // Key codes given to sequences curses does not know (`define_key`), above every curses key code.
     static let keyPasteStart: Int32 = 0x7000, keyPasteEnd: Int32 = 0x7001, keyAltEnter: Int32 = 0x7002
 
-    public init(engine: Engine, options: Options) {
-        self.engine = engine
+    /// `chat` has whatever it was opened with (a resumed conversation) already; its notices so far are
+    /// shown first.
+    public init(chat: ChatController, options: Options) {
+        self.chat = chat
         self.options = options
         theme = options.theme
         showPane = options.statsPane
         transcript.showsLatency = showPane
         mouseOn = options.mouse
-        systemPrompt = engine.session.systemPrompt
-        settings = RuntimeSettings(sampler: engine.initialSamplerSettings, maxReplyTokens: engine.initialMaxReplyTokens)
-        if !options.thinking {
-            settings.thinking = false
-            sendSettings()
-        }
         describeModel()
-        noteTemplate()
         stats.sampleMemory()
-        if let (chat, path) = options.resume { open(chat, from: path) }
-        if let banner = options.banner { transcript.append(.notice, banner) }
-        for notice in options.notices { transcript.append(.notice, notice) }
-        transcript.append(.notice, "Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
+        applyChatEvents()
+        if let banner = options.banner { transcript.appendNotice(banner) }
+        for notice in options.notices { transcript.appendNotice(notice) }
+        transcript.appendNotice("Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
     }
 
-    /// The stats pane's model figures, from the engine in use.
+    /// The stats pane's model figures, from the model in use.
     func describeModel() {
-        let loaded = engine.loaded
-        stats.model = loaded.model.config.name
-        stats.architecture = loaded.model.config.architecture.rawValue
-        stats.quant = loaded.weightTypeSummary
-        stats.contextSize = engine.session.cache.contextSize
-        stats.threads = loaded.pool.threadCount
-        stats.loadSeconds = loaded.loadSeconds
+        let model = chat.model
+        stats.model = model.name
+        stats.architecture = model.architecture
+        stats.quant = model.weightTypes
+        stats.contextSize = model.contextSize
+        stats.threads = model.threads
+        stats.loadSeconds = model.loadSeconds
     }
 
     /// Runs until the user quits; restores the terminal before returning.
@@ -154,23 +119,17 @@ public final class ChatApp {
         for sig in [SIGTERM, SIGHUP, SIGINT] { signal(sig) { chatTerminationSignal = $0 } }
         draw()
         var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: -1, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: -1, events: Int16(POLLIN), revents: 0)]
         var lastSample = 0.0
         while running {
-            fds[1].fd = engine.wakeDescriptor  // a model switch brings a new engine
-            fds[2].fd = pendingLoad?.wakeDescriptor ?? -1  // poll skips a negative descriptor
+            // A model switch brings a new engine; poll skips a negative descriptor (no load running).
+            for (index, descriptor) in chat.wakeDescriptors.prefix(2).enumerated() { fds[index + 1].fd = descriptor }
             _ = poll(&fds, 3, 250)
             if chatTerminationSignal != 0 { break }
             var changed = readKeys()
-            for event in engine.drainEvents() {
-                handle(event)
-                changed = true
-            }
-            if let load = pendingLoad, let outcome = load.take() {
-                finishLoad(load, outcome)
-                changed = true
-            }
+            if chat.poll() { changed = true }
+            if applyChatEvents() { changed = true }
             if monotonicSeconds() - lastSample > 1 {
                 stats.sampleMemory()
                 lastSample = monotonicSeconds()
@@ -178,74 +137,53 @@ public final class ChatApp {
             }
             if changed { draw() }
         }
-        pendingLoad?.abandon()
-        engine.shutdown()
-        saveSession()
+        chat.shutdown()
     }
 
-    // MARK: Events from the engine
+    // MARK: What the chat reports
 
-    func handle(_ event: Engine.Event) {
+    /// Shows what the controller reported since the last call; true when there was anything.
+    @discardableResult
+    func applyChatEvents() -> Bool {
+        let events = chat.takeEvents()
+        for event in events { apply(event) }
+        return !events.isEmpty
+    }
+
+    func apply(_ event: ChatController.Event) {
         switch event {
-        case .sentiment(let request, let result):
-            if let entry = badgeRequests.removeValue(forKey: request) { transcript.setSentiment(result, entry: entry) }
-            stats.lastSentimentSeconds = result.latencySeconds
-            if !busy { saveSession() }
-        case .firstToken(let request, let first) where request == reply?.request:
+        case .notice(let text):
+            transcript.appendNotice(text)
+        case .replyStarted:
+            stats.replyStarted()
+            viewport.followBottom()
+        case .firstToken(let first):
             stats.firstToken(first)
-        case .token(let request, let text, let rate, let recent) where request == reply?.request:
-            if let entry = reply?.entry { transcript.appendText(text, toEntry: entry) }
+        case .tokenArrived(let rate, let recent):
             stats.tokenArrived(rate: rate, recentRate: recent)
-        case .replyDone(let request, let summary) where request == reply?.request:
-            guard let entry = reply?.entry else { break }
-            reply = nil
-            let result = summary.stats
-            transcript.finish(entry: entry, cut: result.stopReason == .cancelled, hitLimit: result.stopReason == .maxTokens)
-            if result.stopReason == .maxTokens {
-                transcript.append(.notice, "The reply stopped at the \(settings.maxReplyTokens)-token limit: /continue goes on; /set max_tokens N, -n N or max_tokens = N in the config raises it.")
-            }
-            if result.stopReason == .contextFull {
-                transcript.append(.notice, "This reply alone filled the \(engine.session.cache.contextSize)-token context and stopped: -c N raises it.")
-            }
-            // The reply's badge is background work: a message sent meanwhile goes first. (A continued
-            // reply is classified whole, as the transcript shows it.)
-            // A Qwen3 reply is judged by its answer, not by its thinking.
-            if engine.classifier != nil, let index = transcript.index(ofID: entry) {
-                let answer = engine.session.template.answer(of: transcript.entries[index].text)
-                if !answer.isEmpty { badgeRequests[engine.enqueue(.classify(answer, .background))] = entry }
-            }
-            stats.replyFinished(result, contextUsed: summary.contextUsed)
-            busy = false
-            saveSession()
-        case .contextTrimmed(let request, let trim) where request == reply?.request:
+        case .replyFinished(let result, let contextUsed):
+            stats.replyFinished(result, contextUsed: contextUsed)
+            trimNote = nil
+        case .contextTrimmed(let trim):
             // Said at once, below the reply, so the pause while the rest is read again has a reason.
             if let seconds = trim.seconds, let note = trimNote {
-                if trim.prefilledTokens > 0 { transcript.appendText(String(format: " Done in %.1f s.", seconds), toEntry: note) }
+                if trim.prefilledTokens > 0 { transcript.appendText(String(format: " Done in %.1f s.", seconds), toNotice: note) }
                 trimNote = nil
             } else if trim.seconds == nil {
-                trimNote = transcript.append(.notice, Self.trimNote(trim))
+                trimNote = transcript.appendNotice(Self.trimNote(trim))
             }
-        case .firstToken, .token, .replyDone, .contextTrimmed:
-            break  // a request this screen no longer waits for
-        case .restored(_, let tokens, let seconds, let dropped):
-            busy = false
+        case .sentimentMeasured(let latency):
+            stats.lastSentimentSeconds = latency
+        case .contextUsed(let tokens):
             stats.contextUsed = tokens
-            guard tokens > 0 || dropped > 0 else { break }
-            var note = String(format: "Context rebuilt: %d tokens in %.1f s.", tokens, seconds)
-            if dropped > 0 { note += " The oldest \(dropped) messages did not fit and are not in the model's context." }
-            transcript.append(.notice, note)
-        case .error(let request, let message):
-            badgeRequests[request] = nil
-            if request == reply?.request, let entry = reply?.entry {
-                transcript.finish(entry: entry, cut: true)
-                reply = nil
-                trimNote = nil
-            }
-            transcript.append(.notice, "error: " + message)
-            if reply == nil {
-                busy = false
-                stats.busy = false
-            }
+        case .conversationReplaced:
+            transcript.removeAll()
+            viewport.followBottom()
+        case .replyFailed:
+            stats.busy = false
+            trimNote = nil
+        case .modelChanged:
+            describeModel()
         }
     }
 
@@ -344,19 +282,15 @@ public final class ChatApp {
         case 12: clearok(qw_stdscr(), true)            // Ctrl-L
         case 8, 127: editor.backspace()
         case 27:                                       // Esc
-            if let reply { engine.cancel(reply.request) }
-            if let load = pendingLoad {
-                load.abandon()
-                keepEngine(after: load, because: "Gave up loading \(load.request.path)")
-            }
+            chat.cancel()
         case 3:                                        // Ctrl-C
-            if let reply {
-                engine.cancel(reply.request)
+            if chat.streamingMessage != nil {
+                chat.cancel()
             } else if monotonicSeconds() - lastInterrupt < 2 {
                 running = false
             } else {
                 lastInterrupt = monotonicSeconds()
-                transcript.append(.notice, "Press Ctrl-C again to quit.")
+                transcript.appendNotice("Press Ctrl-C again to quit.")
             }
         case 4:                                        // Ctrl-D
             if editor.isEmpty { running = false }
@@ -372,32 +306,17 @@ public final class ChatApp {
         guard let text = editor.submit() else { return }
         if let command = SlashCommand.parse(text) { return perform(command, draft: draft) }
         let message = text.hasPrefix("//") ? String(text.dropFirst()) : text
-        guard !busy else {
-            transcript.append(.notice, busyNotice)
+        attempt(draft: draft) { try chat.send(message) }
+    }
+
+    /// Runs a chat command; a refusal is said and the input line gets back what was typed.
+    func attempt(draft: String, _ command: () throws -> Void) {
+        do {
+            try command()
+        } catch {
+            transcript.appendNotice("\(error)")
             editor.insert(draft)
-            return
         }
-        let entry = transcript.append(.user, message)
-        // The message's badge first (it is short), then the reply.
-        if engine.classifier != nil { badgeRequests[engine.enqueue(.classify(message, .normal))] = entry }
-        startReply(engine.enqueue(.send(message)))
-    }
-
-    /// Shows an empty streaming reply for `request` (a `.send` or `.regenerate` job).
-    func startReply(_ request: Engine.RequestID) {
-        reply = (request, transcript.append(.assistant, "", streaming: true))
-        busy = true
-        stats.replyStarted()
-        viewport.followBottom()
-        saveSession()
-    }
-
-    /// Streams the continuation of the reply `entry` into it.
-    func continueReply(entry: Int) {
-        transcript.reopen(entry: entry)
-        reply = (engine.enqueue(.continueReply), entry)
-        busy = true
-        stats.replyStarted()
-        viewport.followBottom()
+        applyChatEvents()
     }
 }

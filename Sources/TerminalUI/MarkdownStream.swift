@@ -6,6 +6,7 @@
 /// "\n") is parsed once and kept, and only the unfinished last line is parsed again on each redraw. The
 /// fence state carries from line to line, so a code block opened earlier styles the lines that follow.
 /// Anything markdown-like but unbalanced is shown as it is: the text is never lost or reordered.
+import Foundation
 public struct MarkdownStream {
     /// One source line, parsed.
     public struct Line: Equatable {

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// Finds theme files: `$XDG_CONFIG_HOME/qwentty/themes/` (the user's own), `./themes/` (a checkout), and

@@ -1,46 +1,13 @@
+import Chat
+import Essentials
 import Inference
 
-/// The conversation: what was said (the one record of it, which sessions save and the engine rebuilds
-/// from) and its layout into screen lines. Pure logic. Entries keep the text as written (a pasted tab, a
-/// reply's control character); what the screen draws is sanitised here, once, so nothing from the model or
-/// a paste can reach the terminal as a control sequence.
+/// The conversation as screen lines: the messages of a `Conversation` (the record, owned by the
+/// `ChatController`) with the screen's own notices between them. This type keeps only what drawing
+/// needs, keyed by message id: each message's sanitised text and markdown, and wrapped lines cached by
+/// (width, revision). Everything drawn is sanitised here, once, so nothing from the model, a paste or a
+/// saved file can reach the terminal as a control sequence.
 public struct Transcript {
-    public enum Role: String, Equatable, Codable { case user, assistant, notice }
-
-    public struct Entry {
-        /// Stable across removals, so late events (a reply's sentiment) find their message.
-        public internal(set) var id = 0
-        public var role: Role
-        /// As written: the record that is saved, exported, copied and given back to the model.
-        public internal(set) var text: String
-        /// As drawn: `text` sanitised for the terminal.
-        var shown: String
-        public var sentiment: SentimentClassifier.Result?
-        public var streaming = false
-        public var cut = false
-        /// The reply stopped at the reply-token limit (`-n`, `max_tokens`): shown apart from a cut.
-        public var hitLimit = false
-        /// Replies are markdown, parsed as they stream (user text is shown verbatim). A Qwen3 reply's
-        /// think block is kept apart, in `reasoning`: only the answer is markdown.
-        var markdown: MarkdownStream?
-        /// The reasoning of a reply that opened with `<think>` (sanitised), shown folded and dimmed.
-        var reasoning: Reasoning?
-        /// The start of a reply until it is known whether it opens a think block (nil once known).
-        var undecided: String? = ""
-        /// Bumped on every change, so cached layout knows when it is stale.
-        var version = 0
-    }
-
-    /// A reply's think block as it streams: open until `</think>` arrives.
-    struct Reasoning {
-        var text = ""
-        var open = true
-        /// The last characters of `text` that could begin `</think>` (at most 7): with the new text, all
-        /// that is searched for the tag, since the reasoning grows a token at a time.
-        var tail = ""
-        var words: Int { text.split(whereSeparator: \.isWhitespace).count }
-    }
-
     public enum Style: Equatable {
         case userHeader, assistantHeader, body, notice, positive, negative, neutral, dim
         case bold, heading, code, codeBlock, sparkline
@@ -59,18 +26,38 @@ public struct Transcript {
         public var text: String { runs.map(\.text).joined() }
     }
 
-    public private(set) var entries: [Entry] = []
-    private var nextID = 1
+    /// What is shown, in order: messages (by id) and notices.
+    public enum Item: Hashable {
+        case message(Message.ID)
+        case notice(Int)
+    }
+
+    public private(set) var items: [Item] = []
+    /// Screen-only lines (sanitised), by id.
+    private var notices: [Int: (shown: String, version: Int)] = [:]
+    private var nextNotice = 1
+    private var placed: Set<Message.ID> = []
+    /// A reply's answer as markdown, fed as it streams: how much of the answer (UTF-8 bytes) is in
+    /// `markdown`, and the answer's revision it was fed from (another one means start over).
+    private struct Rendering {
+        var answerRevision: Int
+        var fed = 0
+        var markdown = MarkdownStream()
+        /// The answer's first line that is not blank has been fed (leading newlines are not drawn).
+        var started = false
+    }
+    private var renderings: [Message.ID: Rendering] = [:]
+    /// Laid-out lines per item, keyed by (width, version): a redraw while a reply streams re-wraps only
+    /// the message that changed, not the whole conversation.
+    private var layoutCache: [Item: (width: Int, version: Int, lines: [Line])] = [:]
+    /// The streaming reply's completed markdown lines, already wrapped (width, count, lines): each
+    /// redraw wraps only lines completed since the last one, plus the unfinished last line.
+    private var streamCache: (message: Message.ID?, width: Int, count: Int, lines: [Line]) = (nil, 0, 0, [])
+
     /// Badges show the classifier's latency too (on demand: with the stats pane / F2).
     public var showsLatency = false {
         didSet { if showsLatency != oldValue { layoutCache.removeAll() } }
     }
-    /// Laid-out lines per entry, keyed by (width, version): a redraw while a reply streams re-wraps only
-    /// the entry that changed, not the whole conversation.
-    private var layoutCache: [Int: (width: Int, version: Int, lines: [Line])] = [:]
-    /// The streaming reply's completed markdown lines, already wrapped (width, count, lines): each
-    /// redraw wraps only lines completed since the last one, plus the unfinished last line.
-    private var streamCache: (entry: Int, width: Int, count: Int, lines: [Line]) = (-1, 0, 0, [])
 
     /// Replies' reasoning unfolded (`/think show`), dimmed; folded to one line otherwise.
     public var showsReasoning = false {
@@ -79,186 +66,165 @@ public struct Transcript {
 
     public init() {}
 
-    /// Appends an entry and returns its id (stable: later events find the entry by it).
+    /// Adds a notice below everything shown so far and returns its id.
     @discardableResult
-    public mutating func append(_ role: Role, _ text: String, streaming: Bool = false) -> Int {
-        var entry = Entry(role: role, text: text, shown: Self.clean(text), streaming: streaming)
-        if role == .assistant {
-            entry.markdown = MarkdownStream("")
-            Self.route(entry.shown, into: &entry)
-        }
-        entry.id = nextID
-        nextID += 1
-        entries.append(entry)
-        return entry.id
+    public mutating func appendNotice(_ text: String) -> Int {
+        let id = nextNotice
+        nextNotice += 1
+        notices[id] = (Self.clean(text), 0)
+        items.append(.notice(id))
+        return id
     }
 
-    /// Appends streamed text to the entry `id` (a reply keeps streaming into its own entry, whatever
-    /// notices were added below it meanwhile).
-    public mutating func appendText(_ text: String, toEntry id: Int) {
-        guard let index = index(ofID: id) else { return }
-        let cleaned = Self.clean(text)
-        entries[index].text += text
-        entries[index].shown += cleaned
-        if entries[index].role == .assistant { Self.route(cleaned, into: &entries[index]) }
-        entries[index].version += 1
+    /// Adds to a notice already shown (a trim's time, once its prefill is done).
+    public mutating func appendText(_ text: String, toNotice id: Int) {
+        guard let notice = notices[id] else { return }
+        notices[id] = (notice.shown + Self.clean(text), notice.version + 1)
     }
 
-    /// Sends a reply's new text to its think block or to its markdown answer. A reply that starts with
-    /// `<think>` (Qwen3's reasoning; the tag is one token, so it arrives whole) is reasoning until
-    /// `</think>`; the answer after it starts at its first line that is not blank, as Qwen3's template
-    /// reads it.
-    private static func route(_ text: String, into entry: inout Entry) {
-        var text = text
-        if let held = entry.undecided {
-            let start = (held + text).drop { $0 == "\n" }
-            if "<think>".hasPrefix(start), entry.streaming {  // not known yet: hold it back
-                entry.undecided = held + text
-                return
-            }
-            entry.undecided = nil
-            if start.hasPrefix("<think>") {
-                entry.reasoning = Reasoning()
-                text = String(start.dropFirst("<think>".count))
-            } else {
-                text = String(start)
-            }
-        }
-        if var reasoning = entry.reasoning, reasoning.open {
-            let window = reasoning.tail + text
-            guard let end = window.range(of: "</think>") else {
-                reasoning.text += text
-                reasoning.tail = String(window.suffix(7))
-                entry.reasoning = reasoning
-                return
-            }
-            text = String(window[end.upperBound...].drop { $0 == "\n" })
-            reasoning.text = String(reasoning.text.dropLast(reasoning.tail.count) + window[..<end.lowerBound])
-                .trimmingCharacters(in: .newlines)
-            reasoning.open = false
-            entry.reasoning = reasoning
-        }
-        entry.markdown?.append(text)
+    /// The text of a notice, as shown.
+    public func notice(_ id: Int) -> String? {
+        notices[id]?.shown
     }
 
-    public mutating func finish(entry id: Int, cut: Bool, hitLimit: Bool = false) {
-        guard let index = index(ofID: id) else { return }
-        entries[index].streaming = false
-        entries[index].cut = cut
-        entries[index].hitLimit = hitLimit
-        if entries[index].undecided != nil { Self.route("", into: &entries[index]) }  // what was held back
-        entries[index].version += 1
-    }
-
-    /// Streams into a finished reply again (/continue): its stop mark and its badge go until it ends anew.
-    public mutating func reopen(entry id: Int) {
-        guard let index = index(ofID: id) else { return }
-        entries[index].streaming = true
-        entries[index].cut = false
-        entries[index].hitLimit = false
-        entries[index].sentiment = nil
-        entries[index].version += 1
-    }
-
-    public mutating func setSentiment(_ result: SentimentClassifier.Result, entry id: Int) {
-        guard let index = index(ofID: id) else { return }
-        entries[index].sentiment = result
-        entries[index].version += 1
-    }
-
-    public func index(ofID id: Int?) -> Int? {
-        id.flatMap { id in entries.firstIndex { $0.id == id } }
-    }
-
-    /// The last entry with `role`, if any.
-    public func lastIndex(of role: Role) -> Int? {
-        entries.lastIndex { $0.role == role }
-    }
-
-    /// Drops the entries at `indices` (/edit and /regen take back the last exchange; notices stay).
-    public mutating func removeEntries(at indices: [Int]) {
-        let valid = Set(indices.filter { entries.indices.contains($0) })
-        guard let first = valid.min() else { return }
-        entries = entries.enumerated().filter { !valid.contains($0.offset) }.map(\.element)
-        layoutCache = layoutCache.filter { $0.key < first }
-        if streamCache.entry >= first { streamCache = (-1, 0, 0, []) }
-    }
-
+    /// Forgets everything shown (another conversation takes this one's place).
     public mutating func removeAll() {
-        entries.removeAll()
+        items.removeAll()
+        notices.removeAll()
+        placed.removeAll()
+        renderings.removeAll()
         layoutCache.removeAll()
-        streamCache = (-1, 0, 0, [])
+        streamCache = (nil, 0, 0, [])
+    }
+
+    /// Places messages new to the conversation below what is shown (in the conversation's order) and
+    /// forgets the ones it no longer has.
+    public mutating func sync(with conversation: Conversation) {
+        let present = Set(conversation.messages.map(\.id))
+        if placed.contains(where: { !present.contains($0) }) {
+            items.removeAll { if case .message(let id) = $0 { return !present.contains(id) } else { return false } }
+            placed.formIntersection(present)
+            for id in renderings.keys where !present.contains(id) { renderings[id] = nil }
+            for item in layoutCache.keys where !items.contains(item) { layoutCache[item] = nil }
+            if let streaming = streamCache.message, !present.contains(streaming) { streamCache = (nil, 0, 0, []) }
+        }
+        for message in conversation.messages where !placed.contains(message.id) {
+            placed.insert(message.id)
+            items.append(.message(message.id))
+        }
     }
 
     /// Control characters become visible symbols; tabs become spaces.
     static func clean(_ text: String) -> String {
-        TerminalSanitizer.sanitize(text.replacingTabs(), keepNewlines: true)
+        TerminalSanitizer.display(text, keepNewlines: true)
     }
 
-    /// Screen lines for a transcript `width` columns wide: a header per message (who, sentiment badge),
-    /// the text wrapped and indented by two columns, a blank line between messages. Entries unchanged
-    /// since the last call at this width come from the cache. `entryStarts[i]` is entry i's first line.
-    public mutating func layout(width: Int) -> (lines: [Line], entryStarts: [Int]) {
+    /// Screen lines for a transcript `width` columns wide: a header per message (who, how it stopped, the
+    /// sentiment badge), the text wrapped and indented by two columns, a blank line between items. Items
+    /// unchanged since the last call at this width come from the cache. `itemStarts[i]` is item i's first
+    /// line.
+    public mutating func layout(_ conversation: Conversation, width: Int) -> (lines: [Line], itemStarts: [Int]) {
+        sync(with: conversation)
+        var byID: [Message.ID: Message] = [:]
+        for message in conversation.messages { byID[message.id] = message }
         var out: [Line] = []
         var starts: [Int] = []
-        for (index, entry) in entries.enumerated() {
+        for item in items {
             if !out.isEmpty { out.append(Line(runs: [])) }
             starts.append(out.count)
-            if let cached = layoutCache[index], cached.width == width, cached.version == entry.version {
+            let version: Int
+            switch item {
+            case .notice(let id): version = notices[id]?.version ?? 0
+            case .message(let id): version = byID[id]?.revision ?? 0
+            }
+            if let cached = layoutCache[item], cached.width == width, cached.version == version {
                 out += cached.lines
                 continue
             }
-            let laidOut = layout(entry, at: index, width: width)
-            layoutCache[index] = (width, entry.version, laidOut)
+            let laidOut: [Line]
+            switch item {
+            case .notice(let id):
+                laidOut = TextWrapper.wrap(notices[id]?.shown ?? "", width: width).map { Line(runs: [StyledRun($0, .notice)]) }
+            case .message(let id):
+                guard let message = byID[id] else { continue }
+                laidOut = layout(message, width: width)
+            }
+            layoutCache[item] = (width, version, laidOut)
             out += laidOut
         }
         return (out, starts)
     }
 
-    public mutating func lines(width: Int) -> [Line] {
-        layout(width: width).lines
+    public mutating func lines(_ conversation: Conversation, width: Int) -> [Line] {
+        layout(conversation, width: width).lines
     }
 
-    private mutating func layout(_ entry: Entry, at index: Int, width: Int) -> [Line] {
+    private mutating func layout(_ message: Message, width: Int) -> [Line] {
         var out: [Line] = []
-        switch entry.role {
-        case .notice:
-            for l in TextWrapper.wrap(entry.shown, width: width) { out.append(Line(runs: [StyledRun(l, .notice)])) }
-            return out
+        switch message.role {
         case .user:
-            out.append(Line(runs: [StyledRun("you", .userHeader)] + badge(entry)))
-            for l in TextWrapper.wrap(entry.shown, width: max(1, width - 2)) {
+            var runs = [StyledRun("you", .userHeader)]
+            if message.status.isFailed { runs.append(StyledRun(" (not sent)", .dim)) }
+            out.append(Line(runs: runs + badge(message)))
+            for l in TextWrapper.wrap(Self.clean(message.text), width: max(1, width - 2)) {
                 out.append(Line(runs: [StyledRun("  " + l, .body)]))
             }
         case .assistant:
             var runs = [StyledRun("qwen", .assistantHeader)]
-            if entry.streaming { runs.append(StyledRun(" …", .dim)) }
-            if entry.cut { runs.append(StyledRun(" (cut)", .dim)) }
-            if entry.hitLimit { runs.append(StyledRun(" (token limit)", .dim)) }
-            out.append(Line(runs: runs + badge(entry)))
-            if let reasoning = entry.reasoning { out += reasoningLines(reasoning, width: width) }
-            out += markdownLines(entry.markdown ?? MarkdownStream(entry.shown), entry: index, width: width)
+            switch message.status {
+            case .streaming: runs.append(StyledRun(" …", .dim))
+            case .cut: runs.append(StyledRun(" (cut)", .dim))
+            case .tokenLimit: runs.append(StyledRun(" (token limit)", .dim))
+            case .failed: runs.append(StyledRun(" (failed)", .dim))
+            case .complete, .contextFull: break
+            }
+            out.append(Line(runs: runs + badge(message)))
+            if let reasoning = message.reasoning {
+                out += reasoningLines(Self.clean(reasoning), open: message.parts.isThinking, width: width)
+            }
+            out += markdownLines(render(message), message: message.id, width: width)
         }
         return out
+    }
+
+    /// The reply's answer as markdown, fed only what it gained since the last call.
+    private mutating func render(_ message: Message) -> MarkdownStream {
+        let answer = message.answer
+        var rendering = renderings[message.id] ?? Rendering(answerRevision: message.answerRevision)
+        if rendering.answerRevision != message.answerRevision || answer.utf8.count < rendering.fed {
+            rendering = Rendering(answerRevision: message.answerRevision)
+        }
+        if answer.utf8.count > rendering.fed {
+            let utf8 = answer.utf8
+            var piece = Substring(String(decoding: utf8.dropFirst(rendering.fed), as: UTF8.self))
+            rendering.fed = utf8.count
+            if !rendering.started {
+                piece = piece.drop { $0 == "\n" }
+                rendering.started = !piece.isEmpty
+            }
+            rendering.markdown.append(Self.clean(String(piece)))
+        }
+        renderings[message.id] = rendering
+        return rendering.markdown
     }
 
     /// A think block: one dim line when folded ("▸ thinking… 42 words" while it streams), or the whole
     /// reasoning dimmed under a "▾" line when `showsReasoning`.
-    private func reasoningLines(_ reasoning: Reasoning, width: Int) -> [Line] {
-        let words = reasoning.words
+    private func reasoningLines(_ reasoning: String, open: Bool, width: Int) -> [Line] {
+        let words = reasoning.split(whereSeparator: \.isWhitespace).count
         let count = "\(words) word\(words == 1 ? "" : "s")"
         guard showsReasoning else {
-            let what = reasoning.open ? "▸ thinking… \(count)" : "▸ thought: \(count) (/think show unfolds)"
+            let what = open ? "▸ thinking… \(count)" : "▸ thought: \(count) (/think show unfolds)"
             return [Line(runs: [StyledRun("  " + what, .dim)])]
         }
-        var out = [Line(runs: [StyledRun("  ▾ " + (reasoning.open ? "thinking… " : "thought: ") + count, .dim)])]
-        for l in TextWrapper.wrap(reasoning.text, width: max(1, width - 4)) { out.append(Line(runs: [StyledRun("    " + l, .dim)])) }
+        var out = [Line(runs: [StyledRun("  ▾ " + (open ? "thinking… " : "thought: ") + count, .dim)])]
+        for l in TextWrapper.wrap(reasoning, width: max(1, width - 4)) { out.append(Line(runs: [StyledRun("    " + l, .dim)])) }
         return out
     }
 
-    private mutating func markdownLines(_ markdown: MarkdownStream, entry: Int, width: Int) -> [Line] {
-        if streamCache.entry != entry || streamCache.width != width || streamCache.count > markdown.completed.count {
-            streamCache = (entry, width, 0, [])
+    private mutating func markdownLines(_ markdown: MarkdownStream, message: Message.ID, width: Int) -> [Line] {
+        if streamCache.message != message || streamCache.width != width || streamCache.count > markdown.completed.count {
+            streamCache = (message, width, 0, [])
         }
         // A table's columns depend on all its rows: rows at the end may still be joined by more, so they
         // are laid out afresh on each redraw and cached only once a line after the table completes.
@@ -269,6 +235,23 @@ public struct Transcript {
         var open = Array(markdown.completed[closed...])
         if !markdown.pending.isEmpty || markdown.completed.isEmpty, let last = markdown.lines.last { open.append(last) }
         return streamCache.lines + Self.wrap(open, width: width)
+    }
+
+    private func badge(_ message: Message) -> [StyledRun] {
+        guard let s = message.sentiment else { return [] }
+        let style: Style
+        switch s.label.lowercased() {
+        case "positive": style = .positive
+        case "negative": style = .negative
+        default: style = .neutral
+        }
+        // A label from a saved file is input: drawn sanitised, and a probability out of range as what it
+        // can be.
+        let percent = s.probability.isFinite ? Int((min(1, max(0, s.probability)) * 100).rounded()) : 0
+        var runs = [StyledRun("  ", .body), StyledRun("[\(TerminalSanitizer.display(s.label, keepNewlines: false)) \(percent)%]", style)]
+        // A badge restored from a saved session has no latency (0): none is shown rather than "0 ms".
+        if showsLatency, s.latencySeconds > 0 { runs.append(StyledRun(" " + String(Int((s.latencySeconds * 1000).rounded())) + " ms", .dim)) }
+        return runs
     }
 
     /// Markdown lines wrapped to the transcript; consecutive table lines are laid out together.
@@ -309,23 +292,4 @@ public struct Transcript {
         }
     }
 
-    private func badge(_ entry: Entry) -> [StyledRun] {
-        guard let s = entry.sentiment else { return [] }
-        let style: Style
-        switch s.label.lowercased() {
-        case "positive": style = .positive
-        case "negative": style = .negative
-        default: style = .neutral
-        }
-        var runs = [StyledRun("  ", .body), StyledRun("[\(s.label) \(Int((s.probability * 100).rounded()))%]", style)]
-        // A badge restored from a saved session has no latency (0): none is shown rather than "0 ms".
-        if showsLatency, s.latencySeconds > 0 { runs.append(StyledRun(" " + String(Int((s.latencySeconds * 1000).rounded())) + " ms", .dim)) }
-        return runs
-    }
-}
-
-extension String {
-    func replacingTabs() -> String {
-        contains("\t") ? String(map { $0 == "\t" ? " " : $0 }) : self
-    }
 }

@@ -3,6 +3,7 @@
 /// At every step the adjacent pair with the lowest merge rank is merged, the leftmost one on ties —
 /// Hugging Face's rule. A binary heap of candidate pairs over a linked list of symbols makes that
 /// O(n log n), so a 100 KB run of one character does not take quadratic time.
+import Essentials
 struct BytePairEncoder {
     /// Token id of each single byte.
     let byteTokens: [Int32]

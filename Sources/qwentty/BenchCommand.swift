@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import Kernels
-import TerminalUI
+import Essentials
 import Transformer
 
 /// `qwentty bench`: prefill and decode speed like llama-bench (pp N: one batch of N prompt tokens;

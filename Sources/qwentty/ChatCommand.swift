@@ -1,7 +1,10 @@
 import ArgumentParser
+import Chat
+import Essentials
 import Foundation
 import Inference
 import TerminalUI
+import Transformer
 
 /// `qwentty` / `qwentty chat`: the full-screen chat.
 struct ChatCommand: ParsableCommand {
@@ -21,12 +24,9 @@ struct ChatCommand: ParsableCommand {
     var ctxSize: Int?
     @Option(name: .long, help: "System prompt (default: the model's own).")
     var system: String?
-    @Option(name: .long, help: "Temperature; 0 is greedy (default: a model folder's generation_config.json, else 0.7).")
-    var temp: Float?
     @Option(name: [.customShort("n"), .long], help: "Most tokens in one reply (default 512).")
     var maxTokens: Int?
-    @Option(name: .long, help: "Random seed (default: random).")
-    var seed: UInt64?
+    @OptionGroup var sampling: SamplingOptions
     @Option(name: .long, help: "Colour theme: a file name in themes/ without .theme (default: dark).")
     var theme: String?
     @Flag(help: "Continue a saved conversation: the most recent, or the one SESSION names.")
@@ -43,7 +43,7 @@ struct ChatCommand: ParsableCommand {
     var noThink = false
 
     func validate() throws {
-        if let maxTokens, maxTokens < 1 { throw ValidationError("-n must be at least 1") }
+        if let maxTokens, !SamplingParameter.maxTokens.accepts(Double(maxTokens)) { throw ValidationError("-n must be \(SamplingParameter.maxTokens.expected)") }
         if session != nil, !resume { throw ValidationError("a saved conversation is opened with --resume NAME (or N)") }
     }
 
@@ -78,17 +78,21 @@ struct ChatCommand: ParsableCommand {
         showLoadProgress(loaded, name: (path as NSString).lastPathComponent)
 
         // A model folder's generation_config.json gives the defaults; the config file and options win.
-        var settings = loaded.samplerDefaults
-        settings.temperature = temp ?? config.temperature ?? settings.temperature
-        if settings.temperature == 0 { settings.repetitionPenalty = 1 }
-        settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
+        let settings = sampling.settings(defaults: loaded.samplerDefaults, fallback: config.sampling)
         let engine = try Engine(loaded: loaded, samplerSettings: settings, systemPrompt: system ?? config.systemPrompt,
                                 maxReplyTokens: maxTokens ?? config.maxTokens ?? 512)
 
+        var chatOptions = ChatController.Options(modelPath: path)
+        chatOptions.quantizeTo = quantizeTo
+        chatOptions.thinking = !noThink && config.thinking != false
+        chatOptions.sessions = noSave ? nil : store
+        let chat = ChatController(engine: engine, options: chatOptions)
+        if let (saved, file) = resumed {
+            chat.open(saved, from: file)
+            if saved.model != path { notices.append("This conversation was held with \(saved.model); continuing with \(path).") }
+        }
+
         var options = ChatApp.Options()
-        options.modelPath = path
-        options.quantizeTo = quantizeTo
-        options.thinking = !noThink && config.thinking != false
         if loaded.model.config.name.contains("demo") {
             options.banner = "This is the bundled demo model: its weights are random, so it babbles. For real answers get a Qwen GGUF (README: Getting a real model) and run `qwentty -m FILE`."
         }
@@ -105,13 +109,8 @@ struct ChatCommand: ParsableCommand {
         options.noColor = noColor || environment["NO_COLOR"].map { !$0.isEmpty } == true
         options.mouse = !noMouse && config.mouse != false
         options.statsPane = config.statsPane ?? true
-        options.sessions = noSave ? nil : store
-        if let (chat, file) = resumed {
-            options.resume = (chat, file)
-            if chat.model != path { notices.append("This conversation was held with \(chat.model); continuing with \(path).") }
-        }
         options.notices = notices
-        ChatApp(engine: engine, options: options).run()
+        ChatApp(chat: chat, options: options).run()
     }
 
     /// Pages the weights in with a progress bar on stderr (instant when the file is in the page cache).

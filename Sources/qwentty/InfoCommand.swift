@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import ModelFiles
-import TerminalUI
+import Essentials
 import Tokenizer
 import Transformer
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import ModelFiles
-import TerminalUI
+import Essentials
 import Transformer
 
 /// `-m FILE|DIR`, shared by every command that reads a model. Without it, the first `.gguf` in `./models`

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
-import TerminalUI
+import Essentials
 
 @main
 struct Qwentty: ParsableCommand {

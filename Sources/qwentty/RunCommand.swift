@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Inference
-import TerminalUI
+import Essentials
+import Kernels
 import Tokenizer
+import Transformer
 
 /// `qwentty run`: one prompt in, the streamed reply out.
 struct RunCommand: ParsableCommand {
@@ -20,19 +22,7 @@ struct RunCommand: ParsableCommand {
     var system: String?
     @Option(name: [.customShort("n"), .long], help: "Maximum tokens to generate.")
     var maxTokens = 256
-    // Sampling defaults: a model folder's generation_config.json, else Qwen2.5-Instruct's.
-    @Option(name: .long, help: "Temperature; 0 is greedy (default: the folder's generation_config.json, else 0.7).")
-    var temp: Float?
-    @Option(name: .long, help: "Top-k, 0 disables (default: generation_config.json, else 20).")
-    var topK: Int?
-    @Option(name: .long, help: "Top-p, 1 disables (default: generation_config.json, else 0.8).")
-    var topP: Float?
-    @Option(name: .long, help: "Min-p, 0 disables (default: generation_config.json, else 0).")
-    var minP: Float?
-    @Option(name: .long, help: "Repetition penalty, 1 disables (default: generation_config.json, else 1.05; 1 with --temp 0, which is then plain greedy).")
-    var repeatPenalty: Float?
-    @Option(name: .long, help: "Random seed (default: random; printed in the stats).")
-    var seed: UInt64?
+    @OptionGroup var sampling: SamplingOptions
     @OptionGroup var threadsOption: ThreadsOption
     @Option(name: [.customShort("c"), .long], help: "Context size in tokens (default 4096, at most the model's).")
     var ctxSize: Int?
@@ -45,24 +35,13 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("-n must be 0 or more") }
-        guard temp.map({ $0 >= 0 && $0.isFinite }) ?? true else { throw ValidationError("--temp must be 0 or more") }
-        guard topK.map({ $0 >= 0 }) ?? true else { throw ValidationError("--top-k must be 0 or more") }
-        guard topP.map({ $0 > 0 && $0 <= 1 }) ?? true else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard minP.map({ $0 >= 0 && $0 < 1 }) ?? true else { throw ValidationError("--min-p must be in [0, 1)") }
-        guard repeatPenalty.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--repeat-penalty must be positive") }
         guard logprobs >= 0, logprobs <= 100 else { throw ValidationError("--logprobs must be between 0 and 100") }
     }
 
     func run() throws {
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: ctxSize,
                                      quantizeTo: modelOption.quantization(), cachePrecision: modelOption.cachePrecision(), progress: modelOption.quantizationProgress())
-        var settings = loaded.samplerDefaults
-        settings.temperature = temp ?? settings.temperature
-        settings.topK = topK ?? settings.topK
-        settings.topP = topP ?? settings.topP
-        settings.minP = minP ?? settings.minP
-        settings.repetitionPenalty = repeatPenalty ?? (settings.temperature == 0 ? 1 : settings.repetitionPenalty)
-        settings.seed = seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
+        let settings = sampling.settings(defaults: loaded.samplerDefaults)
         var sampler = Sampler(settings: settings)
 
         let promptTokens: [Int32]

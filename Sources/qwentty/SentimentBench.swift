@@ -1,5 +1,7 @@
 import Foundation
 import Inference
+import Kernels
+import Tokenizer
 
 /// `qwentty bench --sentiment`: what a badge costs and what it does to a chat turn, measured through the
 /// real `Engine` (its queue, priorities and interruption), as the chat screen drives it.
@@ -34,11 +36,11 @@ extension BenchCommand {
         let longReply = String(repeating: "The function parses each line, checks the fields and returns the totals. ", count: 28)
         // "after 1,000 tokens of history": a 30-token message in a conversation already that long (the
         // history is restored, i.e. prefilled, before the clock starts).
-        var history: [ChatMessage] = []
+        var history: [ChatSession.Exchange] = []
         var historyTokens = 0
         while historyTokens < 1000 {
-            let question = "Step \(history.count / 2 + 1): what does the parser do with the next field?"
-            history += [ChatMessage(role: .user, content: question), ChatMessage(role: .assistant, content: String(longReply.prefix(400)))]
+            let question = "Step \(history.count + 1): what does the parser do with the next field?"
+            history.append(ChatSession.Exchange(id: ExchangeID(history.count + 2), user: question, reply: String(longReply.prefix(400))))
             historyTokens += loaded.tokenizer.encode(question).count + loaded.tokenizer.encode(String(longReply.prefix(400))).count + 10
         }
         var plain: [Turn] = [], afterLong: [Turn] = [], afterHistory: [Turn] = []
@@ -88,7 +90,7 @@ extension BenchCommand {
 
     /// One message through the engine; milliseconds. The conversation is reset first, so every turn
     /// prefills the same tokens.
-    private func turn(_ engine: Engine, message: String, previousReply: String?, history: [ChatMessage] = []) throws -> Turn {
+    private func turn(_ engine: Engine, message: String, previousReply: String?, history: [ChatSession.Exchange] = []) throws -> Turn {
         engine.enqueue(.reset)
         var historyTokens = 0
         if !history.isEmpty {
@@ -113,7 +115,7 @@ extension BenchCommand {
             usleep(50_000)
         }
         let badgeID = engine.enqueue(.classify(message, .normal))
-        let replyID = engine.enqueue(.send(message))
+        let replyID = engine.enqueue(.send(ExchangeID(1), message))
         var wait: Double?, badge: Double?, prefill: Double?
         var fds = [pollfd(fd: engine.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
         // Wait for the reply and, when a long reply's badge was queued, for that too (so it cannot spill

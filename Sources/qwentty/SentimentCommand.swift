@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
-import TerminalUI
+import Essentials
 
 /// `qwentty sentiment`: classify texts with the chat model itself, or evaluate it on a labelled set.
 struct SentimentCommand: ParsableCommand {

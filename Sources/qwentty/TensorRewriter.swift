@@ -2,7 +2,7 @@ import Foundation
 import Inference
 import Kernels
 import ModelFiles
-import TerminalUI
+import Essentials
 
 /// Writes a GGUF file whose tensors are read from another model (a GGUF file, a Hugging Face folder) and
 /// stored in new types: what `quantize` and `convert` share. Each row is decoded to Floats and encoded

@@ -1,5 +1,6 @@
 import TestSupport
 import Tokenizer
+import Transformer
 import XCTest
 @testable import Inference
 

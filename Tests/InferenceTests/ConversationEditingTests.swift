@@ -1,5 +1,6 @@
 import TestSupport
 import Tokenizer
+import Transformer
 import XCTest
 @testable import Inference
 
@@ -99,6 +100,7 @@ final class EngineTests: XCTestCase {
         case .replyDone(let id, _): return ("done", id)
         case .restored(let id, _, _, _): return ("restored", id)
         case .contextTrimmed(let id, _): return ("trimmed", id)
+        case .context(let id, _): return ("context", id)
         case .error(let id, _): return ("error", id)
         }
     }
@@ -109,35 +111,53 @@ final class EngineTests: XCTestCase {
         let engine = try warmEngine()
         defer { engine.shutdown() }
         let badge = engine.enqueue(.classify("Hello", .normal))
-        let reply = engine.enqueue(.send("Hello"))
+        let reply = engine.enqueue(.send(ExchangeID(1), "Hello"))
         XCTAssertNotEqual(badge, reply)
-        let all = events(from: engine) { $0.contains { self.kind($0) == ("done", reply) } }
+        let all = events(from: engine) { $0.contains { self.kind($0) == ("context", reply) } }
         let kinds = all.map(kind)
         XCTAssertEqual(kinds.first?.0, "sentiment")
         XCTAssertEqual(kinds.first?.1, badge)
         XCTAssertEqual(kinds.dropFirst().first?.0, "first-token")
-        XCTAssertEqual(kinds.last?.0, "done")
+        XCTAssertEqual(kinds.suffix(2).map(\.0), ["done", "context"], "the reply ends, then the context after it is reported")
         XCTAssertTrue(kinds.dropFirst().allSatisfy { $0.1 == reply }, "everything after the badge is the reply's")
         var streamed = ""
         for case .token(_, let text, _, _) in all { streamed += text }
-        guard case .replyDone(_, let summary) = all.last else { return XCTFail("no summary") }
-        XCTAssertEqual(summary.text, streamed)
+        guard case .replyDone(_, let summary) = all.dropLast().last, case .context(_, let context) = all.last else {
+            return XCTFail("no summary")
+        }
         XCTAssertEqual(summary.contextUsed, engine.session.cache.count, "the engine is idle now: its session may be read")
+        XCTAssertEqual(context.exchanges, [ExchangeID(1)], "the exchange is recorded under the id the job gave")
+        XCTAssertEqual(context.tokens, engine.session.tokens)
+        let template = try XCTUnwrap(engine.loaded.template)
+        XCTAssertEqual(engine.loaded.tokenizer.decode(Array(context.tokens.suffix(summary.stats.evalTokens))), streamed,
+                       "the text streamed is the reply the context holds")
         guard case .firstToken(_, let first) = all[1] else { return XCTFail("no first-token event") }
         XCTAssertGreaterThanOrEqual(first.waitSeconds, summary.stats.timeToFirstToken, "the wait includes the badge before it")
         XCTAssertEqual(first.promptTokens, summary.stats.promptTokens, "the prefill is known at the first token")
         XCTAssertLessThanOrEqual(first.contextUsed, summary.contextUsed)
 
-        engine.enqueue(.dropLastExchange)
-        let again = engine.enqueue(.send("Hello"))
-        _ = events(from: engine) { $0.contains { self.kind($0) == ("done", again) } }
-        let history = [ChatMessage(role: .user, content: "a"), ChatMessage(role: .assistant, content: "b")]
+        // A drop names its exchange: one the context does not hold changes nothing.
+        let stranger = engine.enqueue(.drop(ExchangeID(99)))
+        guard case .context(_, let unchanged)? = events(from: engine, until: { $0.contains { self.kind($0) == ("context", stranger) } }).last else {
+            return XCTFail("no context report")
+        }
+        XCTAssertEqual(unchanged, context)
+        engine.enqueue(.drop(ExchangeID(1)))
+        let again = engine.enqueue(.send(ExchangeID(2), "Hello"))
+        _ = events(from: engine) { $0.contains { self.kind($0) == ("context", again) } }
+        let continued = engine.enqueue(.continueReply(ExchangeID(1)))
+        let refused = events(from: engine) { $0.contains { self.kind($0) == ("context", continued) } }
+        XCTAssertTrue(refused.contains { if case .error(continued, let m) = $0 { return m.contains("no longer the last") } else { return false } },
+                      "exchange 1 was taken back: it cannot be continued")
+        let history = [ChatSession.Exchange(id: ExchangeID(5), user: "a", reply: "b")]
         let restore = engine.enqueue(.restore(history, systemPrompt: "Be brief."))
-        XCTAssertEqual(events(from: engine) { $0.contains { self.kind($0) == ("restored", restore) } }.map(kind).map(\.0), ["restored"])
+        let restored = events(from: engine) { $0.contains { self.kind($0) == ("context", restore) } }
+        XCTAssertEqual(restored.map(kind).map(\.0), ["restored", "context"])
+        guard case .context(_, let rebuilt)? = restored.last else { return XCTFail("no context report") }
+        XCTAssertEqual(rebuilt.exchanges, [ExchangeID(5)])
         engine.shutdown()
-        let template = try XCTUnwrap(engine.loaded.template)
         XCTAssertEqual(engine.session.tokens, template.turn(ChatMessage(role: .system, content: "Be brief."))
-            + template.turn(history[0]) + template.generationPrompt(thinking: false) + engine.loaded.tokenizer.encode("b"))
+            + template.turn(ChatMessage(role: .user, content: "a")) + template.generationPrompt(thinking: false) + engine.loaded.tokenizer.encode("b"))
         XCTAssertEqual(engine.session.systemPrompt, "Be brief.")
     }
 
@@ -147,12 +167,12 @@ final class EngineTests: XCTestCase {
         let engine = try warmEngine(contextSize: 512, maxReplyTokens: 64)
         defer { engine.shutdown() }
         // All queued while the first reply is still being generated.
-        let first = engine.enqueue(.send("Tell me a long story"))
+        let first = engine.enqueue(.send(ExchangeID(1), "Tell me a long story"))
         let previousBadge = engine.enqueue(.classify(String(repeating: "a long reply ", count: 40), .background))
         let badge = engine.enqueue(.classify("next message", .normal))
-        let reply = engine.enqueue(.send("next message"))
+        let reply = engine.enqueue(.send(ExchangeID(2), "next message"))
         let all = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", previousBadge) } }
-        let order = all.map(kind).filter { $0.0 != "token" && $0.0 != "first-token" }.map(\.1)
+        let order = all.map(kind).filter { $0.0 != "token" && $0.0 != "first-token" && $0.0 != "context" }.map(\.1)
         XCTAssertEqual(order, [first, badge, reply, previousBadge])
     }
 
@@ -162,10 +182,10 @@ final class EngineTests: XCTestCase {
         let engine = try warmEngine(maxReplyTokens: 64)
         defer { engine.shutdown() }
         engine.enqueue(.classify(String(repeating: "a long message to classify ", count: 10), .normal))
-        let reply = engine.enqueue(.send("Tell me a long story"))
+        let reply = engine.enqueue(.send(ExchangeID(1), "Tell me a long story"))
         engine.cancel(reply)
         let all = events(from: engine) { $0.contains { self.kind($0) == ("done", reply) } }
-        guard case .replyDone(_, let summary) = all.last else { return XCTFail("no summary") }
+        guard case .replyDone(_, let summary)? = all.last else { return XCTFail("no summary") }
         XCTAssertEqual(summary.stats.stopReason, .cancelled)
         XCTAssertLessThanOrEqual(summary.stats.evalTokens, 1)
     }

@@ -47,8 +47,8 @@ final class GenerationConfigTests: XCTestCase {
     func testABadGenerationConfigIsRefused() throws {
         for (text, field, problem) in [
             ("{\"temperature\": \"hot\"}", "temperature", "wrong type"),
-            ("{\"temperature\": -1}", "temperature", "expected 0.0 to 5.0"),
-            ("{\"top_k\": -3}", "top_k", "expected 0"),
+            ("{\"temperature\": -1}", "temperature", "is -1.0; expected a number from 0 (greedy) to 5"),
+            ("{\"top_k\": -3}", "top_k", "expected a whole number, 0 to disable"),
             ("{\"top_p\": 0}", "top_p", "expected"),
             ("{\"eos_token_id\": [151645]}", "eos_token_id", "not a token of the 403-token vocabulary"),
             ("{\"eos_token_id\": \"<|im_end|>\"}", "eos_token_id", "wrong type"),

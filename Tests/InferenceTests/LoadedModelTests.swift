@@ -1,3 +1,4 @@
+import Essentials
 import ModelFiles
 import TestSupport
 import Transformer

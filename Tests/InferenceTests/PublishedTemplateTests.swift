@@ -101,10 +101,13 @@ extension PublishedTemplateTests {
     /// the whole reply under a template without think blocks.
     func testTheAnswerOfAReply() throws {
         let qwen3 = try ChatTemplate(tokenizer: try tokenizer("tokenizer_qwen3.json"), templateSource: try Self.templateSource("qwen3"))
-        XCTAssertEqual(qwen3.answer(of: "<think>\nhmm\n</think>\n\nGreat!"), "Great!")
-        XCTAssertEqual(qwen3.answer(of: "\n<think>\nstill thinking"), "")
-        XCTAssertEqual(qwen3.answer(of: "Plain reply"), "Plain reply")
+        func answer(_ template: ChatTemplate, _ reply: String) -> String {
+            ThinkingSplitter(recognisesThinking: template.supportsThinking, text: reply).answer
+        }
+        XCTAssertEqual(answer(qwen3, "<think>\nhmm\n</think>\n\nGreat!"), "Great!")
+        XCTAssertEqual(answer(qwen3, "\n<think>\nstill thinking"), "")
+        XCTAssertEqual(answer(qwen3, "Plain reply"), "Plain reply")
         let qwen25 = try ChatTemplate(tokenizer: try tokenizer("tokenizer.json"), templateSource: try Self.templateSource("qwen2.5-instruct"))
-        XCTAssertEqual(qwen25.answer(of: "<think>a</think>b"), "<think>a</think>b")
+        XCTAssertEqual(answer(qwen25, "<think>a</think>b"), "<think>a</think>b")
     }
 }

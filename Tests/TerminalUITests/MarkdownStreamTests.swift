@@ -1,4 +1,5 @@
 import XCTest
+@testable import Chat
 @testable import TerminalUI
 
 final class MarkdownStreamTests: XCTestCase {
@@ -43,9 +44,9 @@ final class MarkdownStreamTests: XCTestCase {
         XCTAssertEqual(lines[2].hangingIndent, 6)
         XCTAssertEqual(styles(lines[3]), ["dim:2024. ", "body:was a year"], "a year at the start of a line is an item too, as in markdown")
         XCTAssertEqual(styles(lines[4]), ["body:3.5 is a number"])
-        var transcript = Transcript()
-        transcript.append(.assistant, "1. the first step of a long list item that wraps")
-        let wrapped = transcript.layout(width: 24).lines.map(\.text).filter { !$0.isEmpty }.dropFirst()
+        var transcript = TranscriptHarness()
+        transcript.reply("1. the first step of a long list item that wraps")
+        let wrapped = transcript.lines(width: 24).map(\.text).filter { !$0.isEmpty }.dropFirst()
         XCTAssertEqual(Array(wrapped), ["  1. the first step of a", "     long list item that", "     wraps"])
     }
 
@@ -55,8 +56,8 @@ final class MarkdownStreamTests: XCTestCase {
         let lines = MarkdownStream("| name | value |\n|---|:--:|\n| a | **two** |\n| longer name | 3 |\n").lines
         XCTAssertEqual(lines.prefix(4).map(\.kind), [.tableRow, .tableRule, .tableRow, .tableRow])
         XCTAssertEqual(lines[2].cells.map { $0.map { "\($0.style):\($0.text)" } }, [["body:a"], ["bold:two"]])
-        var transcript = Transcript()
-        transcript.append(.assistant, "| name | value |\n|---|:--:|\n| a | **two** |\n| longer name | 3 |")
+        var transcript = TranscriptHarness()
+        transcript.reply("| name | value |\n|---|:--:|\n| a | **two** |\n| longer name | 3 |")
         XCTAssertEqual(transcript.lines(width: 40).map(\.text).dropFirst(), [
             "  name        │ value",
             "  ────────────┼──────",
@@ -64,8 +65,8 @@ final class MarkdownStreamTests: XCTestCase {
             "  longer name │ 3",
         ])
         // Too wide for 20 columns: the wide column gives way and wraps inside itself.
-        var narrow = Transcript()
-        narrow.append(.assistant, "| id | description |\n|--|--|\n| 1 | a fairly long description of it |")
+        var narrow = TranscriptHarness()
+        narrow.reply("| id | description |\n|--|--|\n| 1 | a fairly long description of it |")
         let rows = narrow.lines(width: 20).map(\.text).dropFirst()
         for row in rows { XCTAssertLessThanOrEqual(DisplayWidth.of(row), 20, row) }
         XCTAssertEqual(rows.first, "  id │ description")
@@ -137,31 +138,41 @@ final class TranscriptLayoutTests: XCTestCase {
     /// The streaming layout (completed lines cached, last line re-wrapped) equals a fresh layout.
     func testStreamingLayoutEqualsFreshLayout() {
         let reply = "Here is **some** text that wraps.\n```\nlet a = 1\n```\n- item with `code` in it\n| k | v |\n|---|---|\n| a | longer value |\nlast line"
-        var streamed = Transcript()
-        streamed.append(.user, "question")
-        let entry = streamed.append(.assistant, "", streaming: true)
+        var streamed = TranscriptHarness()
+        streamed.user("question")
+        let entry = streamed.reply(streaming: true)
         for chunk in reply.map(String.init) {
-            streamed.appendText(chunk, toEntry: entry)
+            streamed.stream(chunk, into: entry)
             _ = streamed.lines(width: 24)
         }
-        streamed.finish(entry: entry, cut: false)
-        var fresh = Transcript()
-        fresh.append(.user, "question")
-        fresh.append(.assistant, reply)
+        streamed.finish(entry)
+        var fresh = TranscriptHarness()
+        fresh.user("question")
+        fresh.reply(reply)
         XCTAssertEqual(streamed.lines(width: 24), fresh.lines(width: 24))
         XCTAssertEqual(streamed.lines(width: 50), fresh.lines(width: 50), "after a resize too")
         XCTAssertTrue(fresh.lines(width: 24).contains { $0.fill == .codeBlock && $0.text == "  let a = 1" })
     }
 
-    func testRemoveEntriesKeepsTheRest() {
-        var t = Transcript()
-        t.append(.notice, "hello")
-        t.append(.user, "q")
-        t.append(.assistant, "a")
-        t.append(.notice, "later")
+    /// Messages the conversation no longer has (/edit, /regen) leave the screen; notices stay.
+    func testRemovedMessagesLeaveTheScreen() {
+        var t = TranscriptHarness()
+        t.notice("hello")
+        let q = t.user("q")
+        let a = t.reply("a")
+        t.notice("later")
         _ = t.lines(width: 40)
-        t.removeEntries(at: [1, 2])
-        XCTAssertEqual(t.entries.map(\.text), ["hello", "later"])
+        t.remove([q, a])
         XCTAssertEqual(t.lines(width: 40).map(\.text), ["hello", "", "later"])
+    }
+
+    /// A reply whose text is replaced (regenerated) is drawn afresh, not appended to what was drawn.
+    func testAReplacedReplyIsDrawnAfresh() {
+        var t = TranscriptHarness()
+        let reply = t.reply("old answer that was long", streaming: true)
+        _ = t.lines(width: 40)
+        t.conversation.update(reply) { $0.replaceText("", status: .streaming) }
+        t.stream("new answer, longer than the old one was", into: reply)
+        XCTAssertEqual(t.lines(width: 60).map(\.text), ["qwen …", "  new answer, longer than the old one was"])
     }
 }

@@ -1,6 +1,8 @@
 import CCurses
+import Foundation
 import Inference
 import XCTest
+@testable import Chat
 @testable import TerminalUI
 
 final class DisplayWidthTests: XCTestCase {
@@ -126,108 +128,125 @@ final class TranscriptTests: XCTestCase {
     }
 
     func testUntrustedTextIsSanitised() {
-        var t = Transcript()
-        let reply = t.append(.assistant, "", streaming: true)
-        t.appendText("red \u{1B}[31mtext\u{1B}[0m\tand a tab", toEntry: reply)
+        var t = TranscriptHarness()
+        let reply = t.reply(streaming: true)
+        t.stream("red \u{1B}[31mtext\u{1B}[0m\tand a tab", into: reply)
         let text = t.lines(width: 80).flatMap(\.runs).map(\.text).joined()
         XCTAssertFalse(text.contains("\u{1B}"))
         XCTAssertFalse(text.contains("\t"))
         XCTAssertTrue(text.contains("␛[31m"))
         // The record keeps what was written (a pasted tab stays a tab when the message is saved or sent
         // again); only what is drawn, and the markdown export, are sanitised.
-        XCTAssertEqual(t.entries[0].text, "red \u{1B}[31mtext\u{1B}[0m\tand a tab")
-        let export = SavedChat(model: "m", systemPrompt: nil, created: Date(), transcript: t)
-        XCTAssertEqual(export.messages.first?.content, t.entries[0].text)
+        XCTAssertEqual(t[reply]?.text, "red \u{1B}[31mtext\u{1B}[0m\tand a tab")
+        let export = SavedChat(model: "m", systemPrompt: nil, created: Date(), conversation: t.conversation)
+        XCTAssertEqual(export.conversation.messages.first?.text, t[reply]?.text)
         XCTAssertFalse(export.markdown().contains("\u{1B}"))
+        // A badge label read from a saved file is drawn sanitised too.
+        t.badge(reply, "Pos\u{1B}[2Jitive", 0.5)
+        XCTAssertFalse(t.lines(width: 80).flatMap(\.runs).map(\.text).joined().contains("\u{1B}"))
     }
 
     /// A notice added while a reply streams (a draft sent too early, `/theme`) goes below it, and the rest
     /// of the reply still streams into the reply, not into the notice.
     func testANoticeDuringAReplyDoesNotTakeItsTokens() {
-        var t = Transcript()
-        t.append(.user, "question")
-        let reply = t.append(.assistant, "", streaming: true)
-        t.appendText("first half, ", toEntry: reply)
-        let notice = t.append(.notice, "A reply is still running: Esc cancels it.")
-        t.appendText("second half", toEntry: reply)
-        t.finish(entry: reply, cut: false)
-        XCTAssertEqual(t.entries[t.index(ofID: reply) ?? -1].text, "first half, second half")
-        XCTAssertEqual(t.entries[t.index(ofID: notice) ?? -1].text, "A reply is still running: Esc cancels it.")
-        XCTAssertFalse(t.entries[t.index(ofID: reply) ?? -1].streaming)
+        var t = TranscriptHarness()
+        t.user("question")
+        let reply = t.reply(streaming: true)
+        t.stream("first half, ", into: reply)
+        let notice = t.notice("A reply is still running: Esc cancels it.")
+        t.stream("second half", into: reply)
+        t.finish(reply)
+        XCTAssertEqual(t[reply]?.text, "first half, second half")
+        XCTAssertEqual(t.transcript.notice(notice), "A reply is still running: Esc cancels it.")
+        XCTAssertEqual(t.lines(width: 60).map(\.text), ["you", "  question", "", "qwen", "  first half, second half", "",
+                                                         "A reply is still running: Esc cancels it."])
     }
 
     /// A badge restored from a saved session has no latency: it shows none rather than "0 ms".
     func testRestoredBadgeShowsNoLatency() {
-        var t = Transcript()
-        t.showsLatency = true
-        let user = t.append(.user, "I love it")
-        t.setSentiment(SentimentClassifier.Result(label: "Positive", probability: 0.9, probabilities: [], scores: [],
-                                                  latencySeconds: 0, truncatedTokens: 0), entry: user)
+        var t = TranscriptHarness()
+        t.transcript.showsLatency = true
+        let user = t.user("I love it")
+        t.badge(user, "Positive", 0.9)
         XCTAssertEqual(t.lines(width: 40)[0].runs.map(\.text), ["you", "  ", "[Positive 90%]"])
     }
 
     func testHeadersBadgesAndMarkers() {
-        var t = Transcript()
-        let user = t.append(.user, "I love it")
-        let reply = t.append(.assistant, "", streaming: true)
-        t.setSentiment(result("Positive", 0.91), entry: user)
+        var t = TranscriptHarness()
+        let user = t.user("I love it")
+        let reply = t.reply(streaming: true)
+        t.badge(user, "Positive", 0.91, latency: 0.133)
         var lines = t.lines(width: 40)
         XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]"], "latency only on demand")
-        t.showsLatency = true
+        t.transcript.showsLatency = true
         lines = t.lines(width: 40)
         XCTAssertEqual(lines[0].runs.map(\.text), ["you", "  ", "[Positive 91%]", " 133 ms"])
         XCTAssertEqual(lines[0].runs[2].style, .positive)
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" …"), "a streaming reply is marked")
-        t.appendText("partial", toEntry: reply)
-        t.finish(entry: reply, cut: true)
+        t.stream("partial", into: reply)
+        t.finish(reply, .cut)
         lines = t.lines(width: 40)
         XCTAssertTrue(lines[3].runs.map(\.text).contains(" (cut)"))
         XCTAssertEqual(lines[4].text, "  partial")
+        t.finish(reply, .tokenLimit)
+        XCTAssertEqual(t.lines(width: 40)[3].runs.map(\.text).prefix(2), ["qwen", " (token limit)"])
+    }
+
+    /// A refused message is marked on screen, with its text kept.
+    func testAFailedMessageIsMarkedAndKept() {
+        var t = TranscriptHarness()
+        let user = t.user("a very long paste")
+        t.conversation.update(user) { $0.set(status: .failed("the message is 2370 tokens")) }
+        XCTAssertEqual(t.lines(width: 40).map(\.text), ["you (not sent)", "  a very long paste"])
     }
 
     /// A Qwen3 reply's think block streams into a folded, dimmed line; the answer after it is the reply's
     /// markdown; `/think show` unfolds the reasoning, dimmed. The record keeps the whole reply.
     func testThinkingIsFoldedAndDimmed() {
-        var t = Transcript()
-        let reply = t.append(.assistant, "", streaming: true)
-        for piece in ["<think>", "\nThey say", " hi.\n"] { t.appendText(piece, toEntry: reply) }
+        var t = TranscriptHarness()
+        let reply = t.reply(streaming: true)
+        for piece in ["<think>", "\nThey say", " hi.\n"] { t.stream(piece, into: reply) }
         var lines = t.lines(width: 60)
         XCTAssertEqual(lines[1].text, "  ▸ thinking… 3 words")
         XCTAssertEqual(lines[1].runs.map(\.style), [.dim])
         XCTAssertEqual(lines.dropFirst(2).map(\.text).joined(), "  ", "no answer yet: the empty line of a reply that streams")
-        for piece in ["</think>", "\n\n", "**Hello**", " there"] { t.appendText(piece, toEntry: reply) }
-        t.finish(entry: reply, cut: false)
+        for piece in ["</think>", "\n\n", "**Hello**", " there"] { t.stream(piece, into: reply) }
+        t.finish(reply)
         lines = t.lines(width: 60)
         XCTAssertEqual(lines.map(\.text), ["qwen", "  ▸ thought: 3 words (/think show unfolds)", "  Hello there"])
         XCTAssertTrue(lines[2].runs.contains { $0.style == .bold && $0.text == "Hello" }, "the answer is markdown")
-        t.showsReasoning = true
+        t.transcript.showsReasoning = true
         lines = t.lines(width: 60)
         XCTAssertEqual(lines.map(\.text), ["qwen", "  ▾ thought: 3 words", "    They say hi.", "  Hello there"])
         XCTAssertEqual(lines[2].runs.map(\.style), [.dim])
-        XCTAssertEqual(t.entries[0].text, "<think>\nThey say hi.\n</think>\n\n**Hello** there")
+        XCTAssertEqual(t[reply]?.text, "<think>\nThey say hi.\n</think>\n\n**Hello** there")
         // The closing tag split over pieces (as text, when the vocabulary has no such token) is found too.
-        let split = t.append(.assistant, "", streaming: true)
-        for piece in ["<think>", "a b c", "</th", "ink>", "Done."] { t.appendText(piece, toEntry: split) }
-        t.finish(entry: split, cut: false)
+        let split = t.reply(streaming: true)
+        for piece in ["<think>", "a b c", "</th", "ink>", "Done."] { t.stream(piece, into: split) }
+        t.finish(split)
         XCTAssertEqual(t.lines(width: 60).suffix(3).map(\.text), ["  ▾ thought: 3 words", "    a b c", "  Done."])
     }
 
     /// A reply that only starts like `<think>` is held back until it is known, then is all answer; so is
-    /// one that ends while held back, and a restored reply is split the same way.
+    /// one that ends while held back, and a restored reply is split the same way. A model whose template
+    /// has no think blocks shows every reply whole.
     func testOnlyAReplyOpeningWithThinkIsSplit() {
-        var t = Transcript()
-        let reply = t.append(.assistant, "", streaming: true)
-        t.appendText("<", toEntry: reply)
+        var t = TranscriptHarness()
+        let reply = t.reply(streaming: true)
+        t.stream("<", into: reply)
         XCTAssertEqual(t.lines(width: 40).map(\.text), ["qwen …", "  "], "held back")
-        t.appendText("b> is a tag", toEntry: reply)
+        t.stream("b> is a tag", into: reply)
         XCTAssertEqual(t.lines(width: 40).map(\.text), ["qwen …", "  <b> is a tag"])
-        let short = t.append(.assistant, "", streaming: true)
-        t.appendText("<th", toEntry: short)
-        t.finish(entry: short, cut: true)
+        let short = t.reply(streaming: true)
+        t.stream("<th", into: short)
+        t.finish(short, .cut)
         XCTAssertEqual(t.lines(width: 40).last?.text, "  <th")
-        t.removeAll()
-        t.append(.assistant, "<think>\nR\n</think>\n\nDone.")
+        t.remove([reply, short])
+        t.reply("<think>\nR\n</think>\n\nDone.")
         XCTAssertEqual(t.lines(width: 60).map(\.text), ["qwen", "  ▸ thought: 1 word (/think show unfolds)", "  Done."])
+        var plain = TranscriptHarness(recognisesThinking: false)
+        plain.reply("<think>a</think>b")
+        XCTAssertEqual(plain.lines(width: 60).map(\.text), ["qwen", "  <think>a</think>b"])
     }
 }
 

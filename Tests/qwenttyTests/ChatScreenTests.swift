@@ -1,5 +1,5 @@
 import Foundation
-import TerminalUI
+import Chat
 import TestSupport
 import XCTest
 
@@ -209,10 +209,11 @@ final class ChatScreenTests: XCTestCase {
     func testThinkingIsFoldedAndSwitched() throws {
         let home = try scratchHome("e2e-think")
         let model = TestPaths.fixture("tiny-qwen3-q8_0.gguf")
-        var transcript = Transcript()
-        transcript.append(.user, "Why is the sky blue?")
-        transcript.append(.assistant, "<think>\nThe user asks about Rayleigh scattering.\n</think>\n\nBecause air scatters blue light most.")
-        let chat = SavedChat(model: model, systemPrompt: nil, created: Date(), transcript: transcript)
+        let saved = ["format": 2, "model": model, "created": "2026-01-01T00:00:00Z", "messages": [
+            ["role": "user", "content": "Why is the sky blue?"],
+            ["role": "assistant", "content": "<think>\nThe user asks about Rayleigh scattering.\n</think>\n\nBecause air scatters blue light most."],
+        ]] as [String: Any]
+        let chat = try SavedChat(json: try JSONSerialization.data(withJSONObject: saved))
         let store = SessionStore(environment: ["XDG_STATE_HOME": home + "/state"])
         try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
         try store.save(chat, to: store.newPath(startedAt: Date()))

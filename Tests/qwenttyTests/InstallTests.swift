@@ -1,6 +1,7 @@
+import Essentials
 import Foundation
 import TestSupport
-import TerminalUI
+import Essentials
 import XCTest
 
 /// `scripts/install.sh` into a scratch prefix, then the installed binary used from another directory:

@@ -1,5 +1,5 @@
 import XCTest
-@testable import TerminalUI
+@testable import Essentials
 
 final class TerminalSanitizerTests: XCTestCase {
     func testEscapeSequencesBecomeVisible() {

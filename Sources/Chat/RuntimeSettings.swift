@@ -17,65 +17,54 @@ public struct RuntimeSettings: Equatable {
         self.maxReplyTokens = maxReplyTokens
     }
 
-    /// Each key with its accepted spellings, in the order `/set` lists them.
-    static let keys: [(name: String, aliases: [String])] = [
-        ("temp", ["temperature"]), ("top_k", []), ("top_p", []), ("min_p", []),
-        ("repeat_penalty", ["repetition_penalty"]), ("max_tokens", ["num_predict", "n"]),
-    ]
+    /// What `/set` changes, in the order it lists them (`ctx` and `system` are the chat's: see
+    /// `ChatController.set`).
+    static let keys: [SamplingParameter] = [.temperature, .topK, .topP, .minP, .repeatPenalty, .maxTokens]
 
     public enum SettingError: Error, CustomStringConvertible, Equatable {
         case unknownKey(String)
-        case badValue(key: String, value: String, expected: String)
+        case badValue(SamplingParameter.Invalid)
 
         public var description: String {
             switch self {
             case .unknownKey(let key):
-                return "/set: unknown setting '\(key)'; settings: " + RuntimeSettings.keys.map(\.name).joined(separator: ", ") + ", ctx, system"
-            case .badValue(let key, let value, let expected):
-                return "/set \(key): expected \(expected), got '\(value)'"
+                return "/set: unknown setting '\(key)'; settings: " + RuntimeSettings.keys.map(\.rawValue).joined(separator: ", ") + ", ctx, system"
+            case .badValue(let invalid):
+                return "/set \(invalid)"
             }
         }
     }
 
     /// Sets `key` to `value` and returns the line that says what changed.
     public mutating func set(_ key: String, _ value: String) throws -> String {
-        let lowered = key.lowercased()
-        guard let name = Self.keys.first(where: { $0.name == lowered || $0.aliases.contains(lowered) })?.name else {
+        guard let parameter = SamplingParameter.named(key), Self.keys.contains(parameter) else {
             throw SettingError.unknownKey(key)
         }
-        func number(_ range: ClosedRange<Float>, _ expected: String) throws -> Float {
-            guard let v = Float(value), v.isFinite, range.contains(v) else { throw SettingError.badValue(key: name, value: value, expected: expected) }
-            return v
+        let number: Double
+        do {
+            number = try parameter.parse(value)
+        } catch let invalid as SamplingParameter.Invalid {
+            throw SettingError.badValue(invalid)
         }
-        func integer(_ range: ClosedRange<Int>, _ expected: String) throws -> Int {
-            guard let v = Int(value), range.contains(v) else { throw SettingError.badValue(key: name, value: value, expected: expected) }
-            return v
-        }
-        switch name {
-        case "temp": sampler.temperature = try number(0 ... 5, "a number from 0 (greedy) to 5")
-        case "top_k": sampler.topK = try integer(0 ... 1_000_000, "a whole number, 0 to disable")
-        case "top_p": sampler.topP = try number(0.000_001 ... 1, "a number above 0 and at most 1 (1 disables)")
-        case "min_p": sampler.minP = try number(0 ... 0.999_999, "a number from 0 (disabled) to below 1")
-        case "repeat_penalty": sampler.repetitionPenalty = try number(0.01 ... 10, "a number from 0.01 to 10 (1 disables)")
-        default: maxReplyTokens = try integer(1 ... 1 << 20, "a whole number of tokens, at least 1")
-        }
-        return "Set \(name) = \(self.value(of: name)). " + summary
+        if parameter == .maxTokens { maxReplyTokens = Int(number) } else { sampler.set(parameter, number) }
+        return "Set \(parameter.rawValue) = \(self.value(of: parameter)). " + summary
     }
 
-    private func value(of name: String) -> String {
-        switch name {
-        case "temp": return Self.format(sampler.temperature)
-        case "top_k": return "\(sampler.topK)"
-        case "top_p": return Self.format(sampler.topP)
-        case "min_p": return Self.format(sampler.minP)
-        case "repeat_penalty": return Self.format(sampler.repetitionPenalty)
-        default: return "\(maxReplyTokens)"
+    private func value(of parameter: SamplingParameter) -> String {
+        switch parameter {
+        case .temperature: return Self.format(sampler.temperature)
+        case .topK: return "\(sampler.topK)"
+        case .topP: return Self.format(sampler.topP)
+        case .minP: return Self.format(sampler.minP)
+        case .repeatPenalty: return Self.format(sampler.repetitionPenalty)
+        case .maxTokens: return "\(maxReplyTokens)"
+        case .contextSize: return contextSize.map(String.init) ?? "the run's"
         }
     }
 
     /// Every setting on one line, as `/set` with no argument shows them.
     public var summary: String {
-        "Settings: " + Self.keys.map { "\($0.name) \(value(of: $0.name))" }.joined(separator: " · ")
+        "Settings: " + Self.keys.map { "\($0.rawValue) \(value(of: $0))" }.joined(separator: " · ")
     }
 
     private static func format(_ v: Float) -> String { "\(v)" }
@@ -90,7 +79,7 @@ public struct RuntimeSettings: Equatable {
     }
 
     /// The smallest context `/set ctx` takes (and a saved chat may ask for).
-    public static let minimumContext = 16
+    public static var minimumContext: Int { SamplingParameter.minimumContext }
 
     public var saved: Saved {
         Saved(temp: sampler.temperature, top_k: sampler.topK, top_p: sampler.topP, min_p: sampler.minP,
@@ -109,7 +98,11 @@ public struct RuntimeSettings: Equatable {
         thinking = saved.think ?? true
         contextSize = nil
         if let ctx = saved.ctx {
-            if ctx >= Self.minimumContext { contextSize = ctx } else { problems.append("/set ctx: expected a token count of at least \(Self.minimumContext), got '\(ctx)'") }
+            do {
+                contextSize = Int(try SamplingParameter.contextSize.check(Double(ctx)))
+            } catch {
+                problems.append("/set \(error)")
+            }
         }
         return problems
     }

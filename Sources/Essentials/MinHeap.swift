@@ -1,8 +1,8 @@
 /// A binary min-heap: the one heap of the project. The tokenizer's BPE merges pop the best-ranked pair
 /// from it; the sampler keeps its top-k candidates in one (a bounded heap whose minimum is replaced).
 ///
-/// It lives here, in the lowest module that needs it, and is `@inlinable` so that each user's element
-/// type is specialised into its hot loop (a generic call per comparison would cost the tokenizer ~2x).
+/// It lives in Essentials, below both, and is `@inlinable` so that each user's element type is
+/// specialised into its hot loop (a generic call per comparison would cost the tokenizer ~2x).
 public struct MinHeap<Element: Comparable> {
     @usableFromInline var items: [Element] = []
 

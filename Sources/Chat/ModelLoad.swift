@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import Kernels
-import ModelFiles
+
 import Transformer
 
 /// A model loading on its own thread (`/model FILE`, `/set ctx N`, a chat saved at another context), so

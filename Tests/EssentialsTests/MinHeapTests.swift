@@ -1,4 +1,4 @@
-import Tokenizer
+import Essentials
 import XCTest
 
 final class MinHeapTests: XCTestCase {

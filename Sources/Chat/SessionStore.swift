@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// Where conversations are kept between runs: `$XDG_STATE_HOME/qwentty/sessions/` (by default
@@ -51,10 +52,10 @@ public struct SessionStore {
     public func list() -> [Summary] {
         paths().compactMap { path in
             guard let chat = try? load(path) else { return nil }
-            let first = chat.messages.first { $0.role == .user }?.content ?? ""
+            let first = chat.conversation.messages.first { $0.role == .user }?.text ?? ""
             return Summary(path: path, name: chat.name, modified: modified(path),
                            firstLine: String(first.split(separator: "\n", omittingEmptySubsequences: true).first ?? ""),
-                           turns: chat.messages.filter { $0.role == .user }.count)
+                           turns: chat.conversation.userMessageCount)
         }
     }
 

@@ -21,6 +21,12 @@ public enum TerminalSanitizer {
         return String(out)
     }
 
+    /// Text as a screen or a `cat`-able export draws it: sanitised, tabs as single spaces (a tab's
+    /// width depends on the column it lands in, which wrapped text cannot know).
+    public static func display(_ text: String, keepNewlines: Bool = true) -> String {
+        sanitize(text.contains("\t") ? String(text.map { $0 == "\t" ? " " : $0 }) : text, keepNewlines: keepNewlines)
+    }
+
     static func needsReplacing(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09: return false
