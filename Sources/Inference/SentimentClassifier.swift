@@ -40,7 +40,6 @@ public final class SentimentClassifier {
         }
     }
 
-    public static var defaultLabels: [String] { SentimentPrompt.builtIn.labelNames }
     /// Longest message, in tokens, that is read whole; a longer one is read as its beginning and its end
     /// (three quarters and one quarter of this). A reply's tone is set by how it opens and how it closes,
     /// and the bound keeps a badge for a 2 000-token reply as cheap as one for a short one.

@@ -1,6 +1,6 @@
 extension SentimentPrompt {
     /// The prompt the chat screen and `qwentty sentiment` use, chosen on the real Qwen2.5-Coder-0.5B-Instruct
-    /// Q4_K_M file (README: "How the prompt was chosen"): a two-step instruction (any feeling? then which)
+    /// Q4_K_M file (docs/commands.md: "How the prompt was chosen"): a two-step instruction (any feeling? then which)
     /// with one-line label definitions, 24 worked examples in English and Chinese (none from the evaluation
     /// set), and +0.75 nat for Neutral, fitted on the tune half of data/sentiment-eval.tsv: a 0.5B model reads
     /// feeling into plain facts ("Python 3.12 was released in October." came out Positive).

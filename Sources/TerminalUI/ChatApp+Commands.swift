@@ -10,11 +10,11 @@ extension ChatApp {
         case .help: showHelp = true
         case .quit: running = false
         case .clear: attempt(draft: draft) { try chat.clear() }
-        case .system(nil): transcript.appendNotice(chat.systemPromptDescription)
+        case .system(nil): note(chat.systemPromptDescription)
         case .system(.some(let prompt)): attempt(draft: draft) { try chat.setSystemPrompt(prompt) }
         case .regenerate: attempt(draft: draft) { try chat.regenerate() }
         case .continueReply: attempt(draft: draft) { try chat.continueReply() }
-        case .set(nil), .show: transcript.appendNotice(chat.settingsDescription)
+        case .set(nil), .show: note(chat.settingsDescription)
         case .set(.some(let setting)): attempt(draft: draft) { try chat.set(setting.key, setting.value) }
         case .edit:
             attempt(draft: draft) {
@@ -29,33 +29,33 @@ extension ChatApp {
         case .delete(let selector): attempt(draft: draft) { try chat.deleteSession(selector) }
         case .copy(let target): copy(target)
         case .theme(nil):
-            transcript.appendNotice("Themes: " + options.themes.names().joined(separator: ", ") + " (current: \(theme.name)). /theme NAME switches.")
+            note("Themes: " + options.themes.names().joined(separator: ", ") + " (current: \(theme.name)). /theme NAME switches.")
         case .theme(.some(let name)):
             do {
                 theme = try options.themes.load(name)
                 palette = CursesPalette(theme: theme, depth: palette?.terminalDepth ?? .mono)
-                transcript.appendNotice("Theme: \(name)" + (palette?.depth == .mono ? " (this terminal shows no colour)" : ""))
+                note("Theme: \(name)" + (palette?.depth == .mono ? " (this terminal shows no colour)" : ""))
             } catch {
-                transcript.appendNotice("\(error); keeping \(theme.name).")
+                note("\(error); keeping \(theme.name).")
             }
         case .stats:
             showPane.toggle()
             if showPane, Int(qw_cols()) < Self.paneMinimumColumns {
                 let rows = stats.rows().map { "\($0.label) \($0.value)" }.joined(separator: " · ")
-                transcript.appendNotice("Stats (the pane needs \(Self.paneMinimumColumns) columns): " + rows)
+                note("Stats (the pane needs \(Self.paneMinimumColumns) columns): " + rows)
             }
-        case .model(nil): transcript.appendNotice(chat.modelDescription)
+        case .model(nil): note(chat.modelDescription)
         case .model(.some(let path)): attempt(draft: draft) { try chat.loadModel(path: path) }
         case .mouse:
             mouseOn.toggle()
             applyMouse()
-            transcript.appendNotice(mouseOn ? "Mouse capture on: the wheel scrolls (Shift+drag selects in most terminals)." : "Mouse capture off: the terminal's own selection works; PgUp/PgDn scroll.")
+            note(mouseOn ? "Mouse capture on: the wheel scrolls (Shift+drag selects in most terminals)." : "Mouse capture off: the terminal's own selection works; PgUp/PgDn scroll.")
         case .think(let setting):
             think(setting)
         case .unknown(let name):
-            transcript.appendNotice("Unknown command \(name): /help lists them (start a message with // to send a literal /).")
+            note("Unknown command \(name): /help lists them (start a message with // to send a literal /).")
         case .invalid(let message):
-            transcript.appendNotice(message)
+            note(message)
             editor.insert(draft)
         }
     }
@@ -69,13 +69,13 @@ extension ChatApp {
             applyChatEvents()
         case .show?, .hide?:
             transcript.showsReasoning = setting == .show
-            transcript.appendNotice(transcript.showsReasoning ? "Thinking is shown unfolded (dimmed)." : "Thinking is folded to one line.")
+            note(transcript.showsReasoning ? "Thinking is shown unfolded (dimmed)." : "Thinking is folded to one line.")
         case nil:
             guard chat.supportsThinking else {
-                transcript.appendNotice("This model's chat template has no think blocks (Qwen3's have).")
+                note("This model's chat template has no think blocks (Qwen3's have).")
                 return
             }
-            transcript.appendNotice("Thinking \(chat.settings.thinking ? "on" : "off"), shown \(transcript.showsReasoning ? "unfolded" : "folded") (/think on|off|show|hide).")
+            note("Thinking \(chat.settings.thinking ? "on" : "off"), shown \(transcript.showsReasoning ? "unfolded" : "folded") (/think on|off|show|hide).")
         }
     }
 
@@ -88,15 +88,15 @@ extension ChatApp {
         case .code: text = replies.reversed().lazy.compactMap { MarkdownStream.codeBlocks(in: $0.answer).last }.first
         }
         guard let text else {
-            transcript.appendNotice(target == .code ? "No code block to copy yet." : "No such reply to copy.")
+            note(target == .code ? "No code block to copy yet." : "No such reply to copy.")
             return
         }
         guard text.utf8.count <= Clipboard.maximumBytes else {
-            transcript.appendNotice("Too long for the terminal clipboard (\(text.utf8.count) bytes); /save exports it instead.")
+            note("Too long for the terminal clipboard (\(text.utf8.count) bytes); /save exports it instead.")
             return
         }
         emit(Clipboard.sequence(copying: text, insideTmux: ProcessInfo.processInfo.environment["TMUX"] != nil))
-        transcript.appendNotice("Copied \(text.count) characters (OSC 52: your terminal must allow clipboard access).")
+        note("Copied \(text.count) characters (OSC 52: your terminal must allow clipboard access).")
     }
 
     func applyMouse() {

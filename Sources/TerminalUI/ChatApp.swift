@@ -68,9 +68,9 @@ public final class ChatApp {
         describeModel()
         stats.sampleMemory()
         applyChatEvents()
-        if let banner = options.banner { transcript.appendNotice(banner) }
-        for notice in options.notices { transcript.appendNotice(notice) }
-        transcript.appendNotice("Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
+        if let banner = options.banner { note(banner) }
+        for notice in options.notices { note(notice) }
+        note("Enter sends · Ctrl-J newline · Esc cancels a reply · PgUp/PgDn scroll · F1 help · F2 stats · Ctrl-D quits")
     }
 
     /// The stats pane's model figures, from the model in use.
@@ -153,7 +153,7 @@ public final class ChatApp {
     func apply(_ event: ChatController.Event) {
         switch event {
         case .notice(let text):
-            transcript.appendNotice(text)
+            note(text)
         case .replyStarted:
             stats.replyStarted()
             viewport.followBottom()
@@ -170,7 +170,7 @@ public final class ChatApp {
                 if trim.prefilledTokens > 0 { transcript.appendText(String(format: " Done in %.1f s.", seconds), toNotice: note) }
                 trimNote = nil
             } else if trim.seconds == nil {
-                trimNote = transcript.appendNotice(Self.trimNote(trim))
+                trimNote = note(Self.trimNote(trim))
             }
         case .sentimentMeasured(let latency):
             stats.lastSentimentSeconds = latency
@@ -178,6 +178,7 @@ public final class ChatApp {
             stats.contextUsed = tokens
         case .conversationReplaced:
             transcript.removeAll()
+            transcript.sync(with: chat.conversation)
             viewport.followBottom()
         case .replyFailed:
             stats.busy = false
@@ -185,6 +186,14 @@ public final class ChatApp {
         case .modelChanged:
             describeModel()
         }
+    }
+
+    /// Shows a notice below everything said so far (the messages the conversation has now are placed
+    /// first, so a notice about a message comes after it).
+    @discardableResult
+    func note(_ text: String) -> Int {
+        transcript.sync(with: chat.conversation)
+        return transcript.appendNotice(text)
     }
 
     /// What the user is told when the context is trimmed (the time is added when the prefill is done).
@@ -290,7 +299,7 @@ public final class ChatApp {
                 running = false
             } else {
                 lastInterrupt = monotonicSeconds()
-                transcript.appendNotice("Press Ctrl-C again to quit.")
+                note("Press Ctrl-C again to quit.")
             }
         case 4:                                        // Ctrl-D
             if editor.isEmpty { running = false }
@@ -314,7 +323,7 @@ public final class ChatApp {
         do {
             try command()
         } catch {
-            transcript.appendNotice("\(error)")
+            note("\(error)")
             editor.insert(draft)
         }
         applyChatEvents()

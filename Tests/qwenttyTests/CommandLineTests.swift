@@ -124,7 +124,7 @@ final class CommandLineTests: XCTestCase {
     func testChatRefusesAZeroReplyLimit() throws {
         let result = try qwentty(["chat", "-n", "0"])
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("-n must be at least 1"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("-n must be a whole number of tokens, at least 1"), result.stderr)
     }
 
     func testChatRunOnBundledDemoModel() throws {
