@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "Chat", dependencies: ["Inference", "Transformer", "Tokenizer", "Kernels", "Essentials"], swiftSettings: engineFlags),
         // ncursesw (Debian: libncursesw5-dev) through a module map and a header of inline wrappers.
         .systemLibrary(name: "CCurses", path: "Sources/CCurses"),
-        .target(name: "TerminalUI", dependencies: ["Chat", "Inference", "Kernels", "Essentials", "CCurses"], swiftSettings: engineFlags),
+        .target(name: "TerminalUI", dependencies: ["Chat", "Inference", "Essentials", "CCurses"], swiftSettings: engineFlags),
         .executableTarget(
             name: "qwentty",
             dependencies: [
@@ -88,14 +88,14 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Tokenizer", "Kernels", "ModelFiles", "TestSupport"],
                     swiftSettings: engineFlags),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFiles", "Kernels", "Tokenizer", "Transformer", "TestSupport"],
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFiles", "Tokenizer", "Transformer", "Essentials", "TestSupport"],
                     swiftSettings: engineFlags),
-        .testTarget(name: "ChatTests", dependencies: ["Chat", "Inference", "Transformer", "Tokenizer", "Essentials", "TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Chat", "Inference", "Essentials", "CCurses", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "ChatTests", dependencies: ["Chat", "Inference", "Tokenizer", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Chat", "Inference", "CCurses", "TestSupport"], swiftSettings: engineFlags),
         // The real Qwen2.5-Coder-0.5B Q4_K_M file (scripts/fetch-real-model.sh): parity with transformers and
         // llama.cpp, the chat template, sentiment accuracy.
-        .testTarget(name: "RealModelTests", dependencies: ["Inference", "Kernels", "ModelFiles", "Tokenizer", "Transformer", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "RealModelTests", dependencies: ["Inference", "Kernels", "ModelFiles", "Transformer", "TestSupport"], swiftSettings: engineFlags),
         // Runs the built `qwentty` binary end to end (depending on it makes `swift test` build it).
-        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "Transformer", "Chat", "TerminalUI", "Essentials", "TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "qwenttyTests", dependencies: ["qwentty", "ModelFiles", "Transformer", "Chat", "Essentials", "TestSupport"], swiftSettings: engineFlags),
     ]
 )

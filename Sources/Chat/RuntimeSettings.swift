@@ -7,7 +7,7 @@ public struct RuntimeSettings: Equatable {
     public var sampler: SamplerSettings
     public var maxReplyTokens: Int
     /// The context this chat asked for with `/set ctx` (nil: the run's `-c` or config). It is a setting of
-    /// the model load, so the chat screen applies it (by loading the model again), not the engine.
+    /// the model load, so the chat controller applies it (by loading the model again), not the engine.
     public var contextSize: Int?
     /// Qwen3: whether the model thinks before it answers (`/think on|off`; the template's default is on).
     public var thinking = true

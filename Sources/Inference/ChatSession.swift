@@ -5,8 +5,9 @@ import Transformer
 /// A conversation whose KV cache persists across turns, so each turn prefills only its own tokens.
 ///
 /// The session holds the tokens the model has seen, not the conversation's text: the text is recorded
-/// once, by whoever shows and saves the chat (the chat screen's transcript), and comes back here only
-/// to rebuild (`restore`). So there is no second copy of the messages to keep in step with the first.
+/// once, by the chat's owner (`ChatController`'s `Conversation`), and comes back here only to rebuild
+/// (`restore`). Each exchange is held under the `ExchangeID` its caller gave it, so "take this one back"
+/// and "go on with this reply" name what they mean, and `exchanges` says what the context holds.
 ///
 /// The cache always holds exactly the rendered conversation so far: the tokens `apply_chat_template`
 /// gives for it. A reply that ended on `<|im_end|>` leaves that token unfed (it was sampled, not
@@ -88,7 +89,7 @@ public final class ChatSession {
 
     /// The system turn a new conversation starts with (the template's default when none is set).
     private var systemTokens: [Int32] {
-        if let system = systemPrompt { return template.turn(ChatMessage(role: .system, content: system)) }
+        if let system = systemPrompt { return template.turn(ChatTurn(role: .system, content: system)) }
         return template.render([], addGenerationPrompt: false)
     }
 
@@ -97,7 +98,7 @@ public final class ChatSession {
 
     /// A user turn and the assistant header after it.
     private func userTurn(_ text: String) -> [Int32] {
-        template.turn(ChatMessage(role: .user, content: text)) + template.generationPrompt(thinking: thinking)
+        template.turn(ChatTurn(role: .user, content: text)) + template.generationPrompt(thinking: thinking)
     }
 
     /// Tokens that the next user turn must prefill: the closing of the previous reply (if any), the
@@ -297,7 +298,7 @@ public final class ChatSession {
     /// saved chat costs time in proportion to its length (it took 11 s for 400 exchanges when every
     /// exchange dropped re-encoded all the others).
     @discardableResult
-    public func restore(_ history: [ChatMessage], budget: Int? = nil) throws -> Int {
+    public func restore(_ history: [ChatTurn], budget: Int? = nil) throws -> Int {
         var pairs: [Exchange] = []
         var index = 0
         while index + 1 < history.count {
@@ -325,7 +326,7 @@ public final class ChatSession {
             // The last reply as the cache holds a reply just made (Qwen3 keeps its reasoning), earlier ones
             // as the template re-renders them.
             let content = template.replyContent(pair.reply, keepsReasoning: index == pairs.count - 1)
-            let body = template.turn(ChatMessage(role: .user, content: pair.user)) + template.replyTurn(content)
+            let body = template.turn(ChatTurn(role: .user, content: pair.user)) + template.replyTurn(content)
             let added = body.count + (bodies.isEmpty ? 0 : closing.count)
             guard length + added <= limit else { break }
             bodies.append((pair.id, body))

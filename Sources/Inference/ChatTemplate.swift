@@ -1,18 +1,5 @@
 import Foundation
-import ModelFiles
 import Tokenizer
-
-/// One message of a conversation.
-public struct ChatMessage: Sendable, Equatable {
-    public enum Role: String, Sendable { case system, user, assistant }
-    public var role: Role
-    public var content: String
-
-    public init(role: Role, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
 
 /// Qwen's ChatML chat format, rendered straight to token ids.
 ///
@@ -120,10 +107,10 @@ public struct ChatTemplate: Sendable {
     /// a system message; `addGenerationPrompt` appends the assistant header (and, when the template
     /// supports thinking and `thinking` is off, the empty think block). With Qwen3's template, a reply
     /// keeps its reasoning only after the last user message (when it is the last message, or has any).
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, thinking: Bool = true) -> [Int32] {
+    public func render(_ messages: [ChatTurn], addGenerationPrompt: Bool = true, thinking: Bool = true) -> [Int32] {
         var out: [Int32] = []
         if messages.first?.role != .system, let system = defaultSystemPrompt {
-            out += turn(ChatMessage(role: .system, content: system))
+            out += turn(ChatTurn(role: .system, content: system))
         }
         let lastQuery = messages.lastIndex { $0.role == .user } ?? messages.count - 1
         for (index, message) in messages.enumerated() {
@@ -133,7 +120,7 @@ public struct ChatTemplate: Sendable {
             }
             let reasoning = Self.splitReasoning(message.content)?.reasoning ?? ""
             let keeps = index > lastQuery && (index == messages.count - 1 || !reasoning.isEmpty)
-            out += turn(ChatMessage(role: .assistant, content: replyContent(message.content, keepsReasoning: keeps)))
+            out += turn(ChatTurn(role: .assistant, content: replyContent(message.content, keepsReasoning: keeps)))
         }
         if addGenerationPrompt { out += generationPrompt(thinking: thinking) }
         return out
@@ -171,19 +158,19 @@ public struct ChatTemplate: Sendable {
     }
 
     /// `<|im_start|>ROLE\nCONTENT<|im_end|>` followed by the "\n" that separates turns.
-    public func turn(_ message: ChatMessage) -> [Int32] {
+    public func turn(_ message: ChatTurn) -> [Int32] {
         [imStart] + tokenizer.encode(message.role.rawValue + "\n" + message.content) + [imEnd] + tokenizer.encode("\n")
     }
 
     /// An assistant turn with `content` as the reply, not yet closed (`<|im_start|>assistant\nCONTENT`):
     /// how a reply sits in the cache until the next turn closes it.
     public func replyTurn(_ content: String) -> [Int32] {
-        [imStart] + tokenizer.encode(ChatMessage.Role.assistant.rawValue + "\n" + content)
+        [imStart] + tokenizer.encode(ChatTurn.Role.assistant.rawValue + "\n" + content)
     }
 
     /// `<|im_start|>ROLE\n` alone: the start of a turn whose content is appended separately (the
     /// sentiment classifier caches everything up to the message).
-    public func turnStart(_ role: ChatMessage.Role) -> [Int32] {
+    public func turnStart(_ role: ChatTurn.Role) -> [Int32] {
         [imStart] + tokenizer.encode(role.rawValue + "\n")
     }
 

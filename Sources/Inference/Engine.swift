@@ -1,8 +1,6 @@
 import Essentials
 import Foundation
-import Kernels
 import Synchronization
-import Tokenizer
 import Transformer
 
 /// The model's own thread: it owns the chat session and the sentiment classifier and serves a queue of

@@ -1,7 +1,6 @@
 import Essentials
 import Foundation
 import Kernels
-import Tokenizer
 
 /// How the next token is chosen. Defaults are Qwen2.5-Instruct's `generation_config.json`.
 public struct SamplerSettings: Sendable, Equatable {

@@ -105,10 +105,10 @@ public final class SentimentClassifier {
     /// start of the user turn up to the message.
     private static func prefix(_ prompt: SentimentPrompt, examples: [SentimentPrompt.Example], template: ChatTemplate,
                                tokenizer: QwenTokenizer) -> [Int32] {
-        var prefix = template.turn(ChatMessage(role: .system, content: prompt.instruction))
+        var prefix = template.turn(ChatTurn(role: .system, content: prompt.instruction))
         for example in examples {
             let answer = prompt.labels.first { $0.name == example.label }?.words.first ?? example.label
-            prefix += template.turn(ChatMessage(role: .user, content: prompt.request + example.text))
+            prefix += template.turn(ChatTurn(role: .user, content: prompt.request + example.text))
             prefix += template.generationPrompt(thinking: false) + tokenizer.encode(answer) + [template.endOfTurn] + template.turnSeparator
         }
         return prefix + template.turnStart(.user) + tokenizer.encode(prompt.request)

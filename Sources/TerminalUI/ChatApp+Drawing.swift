@@ -2,7 +2,6 @@ import CCurses
 import Chat
 import Essentials
 import Foundation
-import Inference
 
 /// Painting the screen: transcript, stats pane, status line, input and the help overlay. Every curses
 /// call here runs on the UI thread.

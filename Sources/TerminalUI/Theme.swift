@@ -1,5 +1,4 @@
 import Essentials
-import Inference
 
 /// A colour theme: one `#RRGGBB` colour per screen element, read from `themes/NAME.theme`.
 ///

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Kernels
-import ModelFiles
 import Essentials
 import Transformer
 

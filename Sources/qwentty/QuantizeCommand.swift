@@ -3,7 +3,6 @@ import Foundation
 import Inference
 import Kernels
 import ModelFiles
-import Essentials
 
 /// `qwentty quantize`: rewrites a GGUF model with its weight matrices in another type (llama-quantize's job).
 struct QuantizeCommand: ParsableCommand {

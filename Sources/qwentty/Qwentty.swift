@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Inference
 import Essentials
 
 @main

@@ -52,9 +52,9 @@ struct RunCommand: ParsableCommand {
                 throw UserFacingError("\(loaded.source.path): the model has no chat format (<|im_start|>/<|im_end|> tokens); use --raw")
             }
             if let warning = template.warning { writeErr("qwentty: \(TerminalSanitizer.sanitize(warning, keepNewlines: false))\n") }
-            var messages: [ChatMessage] = []
-            if let system { messages.append(ChatMessage(role: .system, content: system)) }
-            messages.append(ChatMessage(role: .user, content: prompt))
+            var messages: [ChatTurn] = []
+            if let system { messages.append(ChatTurn(role: .system, content: system)) }
+            messages.append(ChatTurn(role: .user, content: prompt))
             promptTokens = template.render(messages, addGenerationPrompt: true, thinking: !noThink)
         }
         guard !promptTokens.isEmpty else { throw UserFacingError("the prompt is empty") }

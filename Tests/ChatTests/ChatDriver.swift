@@ -106,7 +106,7 @@ extension XCTestCase {
             if turns.isEmpty { return XCTFail("\(context): the context does not start with a turn", file: file, line: line) }
             turns[turns.count - 1].append(token)
         }
-        let system = chat.systemPrompt.map { template.turn(ChatMessage(role: .system, content: $0)) }
+        let system = chat.systemPrompt.map { template.turn(ChatTurn(role: .system, content: $0)) }
             ?? template.render([], addGenerationPrompt: false)
         var expectedTurns = system.isEmpty ? 0 : 1
         if !system.isEmpty {
@@ -122,7 +122,7 @@ extension XCTestCase {
         let closing = [template.endOfTurn] + template.turnSeparator
         for (n, exchange) in kept.enumerated() {
             let last = n == kept.count - 1
-            XCTAssertEqual(turns[index], template.turn(ChatMessage(role: .user, content: exchange.user.text)),
+            XCTAssertEqual(turns[index], template.turn(ChatTurn(role: .user, content: exchange.user.text)),
                            "\(context): the user turn of \(exchange.id)", file: file, line: line)
             var reply = Array(turns[index + 1].dropFirst())  // <|im_start|>
             if !last {

@@ -1,5 +1,3 @@
-import Kernels
-import ModelFiles
 import TestSupport
 import Tokenizer
 import Transformer
@@ -46,9 +44,9 @@ final class ChatSessionTests: XCTestCase {
         var sampler = Sampler(settings: .greedy)
         let first = try session.send("Hi", sampler: &sampler, maxTokens: 5) { _ in true }
         let second = try session.send("Bye", sampler: &sampler, maxTokens: 5) { _ in true }
-        let expected = template.render([ChatMessage(role: .user, content: "Hi")]) + first.tokens
+        let expected = template.render([ChatTurn(role: .user, content: "Hi")]) + first.tokens
             + [template.endOfTurn] + template.turnSeparator
-            + template.turn(ChatMessage(role: .user, content: "Bye")) + template.generationPrompt() + second.tokens
+            + template.turn(ChatTurn(role: .user, content: "Bye")) + template.generationPrompt() + second.tokens
         XCTAssertEqual(session.tokens, expected)
         XCTAssertEqual(session.exchangeCount, 2)
     }

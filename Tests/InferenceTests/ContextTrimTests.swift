@@ -42,7 +42,7 @@ final class ContextTrimTests: XCTestCase {
 
     func testFullContextDropsTheOldestExchangesAndGoesOn() throws {
         let (loaded, chat) = try session(contextSize: 160, systemPrompt: "Be brief.")
-        let system = chat.template.turn(ChatMessage(role: .system, content: "Be brief."))
+        let system = chat.template.turn(ChatTurn(role: .system, content: "Be brief."))
         var sampler = Sampler(settings: .greedy)
         var trims: [ChatSession.ContextTrim] = []
         for i in 1 ... 12 {
@@ -129,9 +129,9 @@ final class ContextTrimTests: XCTestCase {
     func testRestoringALongChatKeepsTheNewestThatFit() throws {
         let (loaded, chat) = try session(contextSize: 1024)
         let words = (0 ..< 100).map { _ in "w" }.joined(separator: " ")
-        var history: [ChatMessage] = []
+        var history: [ChatTurn] = []
         for i in 0 ..< 400 {
-            history += [ChatMessage(role: .user, content: "q\(i) " + words), ChatMessage(role: .assistant, content: "a\(i) " + words)]
+            history += [ChatTurn(role: .user, content: "q\(i) " + words), ChatTurn(role: .assistant, content: "a\(i) " + words)]
         }
         let dropped = try chat.restore(history, budget: 768)
         XCTAssertGreaterThan(chat.exchangeCount, 0)

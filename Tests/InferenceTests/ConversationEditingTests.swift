@@ -37,10 +37,10 @@ final class ConversationEditingTests: XCTestCase {
         let (loaded, chat) = try session()
         let template = try XCTUnwrap(loaded.template)
         chat.systemPrompt = "Be brief."
-        let history = [ChatMessage(role: .user, content: "Hi"), ChatMessage(role: .assistant, content: "Hello!"),
-                       ChatMessage(role: .user, content: "Bye"), ChatMessage(role: .assistant, content: "Goodbye.")]
+        let history = [ChatTurn(role: .user, content: "Hi"), ChatTurn(role: .assistant, content: "Hello!"),
+                       ChatTurn(role: .user, content: "Bye"), ChatTurn(role: .assistant, content: "Goodbye.")]
         XCTAssertEqual(try chat.restore(history), 0)
-        let expected = template.turn(ChatMessage(role: .system, content: "Be brief."))
+        let expected = template.turn(ChatTurn(role: .system, content: "Be brief."))
             + template.turn(history[0]) + template.generationPrompt(thinking: true) + loaded.tokenizer.encode("Hello!")
             + [template.endOfTurn] + template.turnSeparator
             + template.turn(history[2]) + template.generationPrompt(thinking: true) + loaded.tokenizer.encode("Goodbye.")
@@ -55,9 +55,9 @@ final class ConversationEditingTests: XCTestCase {
     func testRestoreLeavesOutTheOldestExchangesThatDoNotFit() throws {
         let (loaded, chat) = try session()
         let long = String(repeating: "word ", count: 40)
-        let history = [ChatMessage(role: .user, content: long), ChatMessage(role: .assistant, content: long),
-                       ChatMessage(role: .user, content: "short"), ChatMessage(role: .assistant, content: "ok"),
-                       ChatMessage(role: .user, content: "unanswered")]
+        let history = [ChatTurn(role: .user, content: long), ChatTurn(role: .assistant, content: long),
+                       ChatTurn(role: .user, content: "short"), ChatTurn(role: .assistant, content: "ok"),
+                       ChatTurn(role: .user, content: "unanswered")]
         try chat.restore(Array(history[2 ..< 4]))
         let budget = chat.cache.count + 2  // room for the short exchange only
         let dropped = try chat.restore(history, budget: budget)
@@ -156,8 +156,8 @@ final class EngineTests: XCTestCase {
         guard case .context(_, let rebuilt)? = restored.last else { return XCTFail("no context report") }
         XCTAssertEqual(rebuilt.exchanges, [ExchangeID(5)])
         engine.shutdown()
-        XCTAssertEqual(engine.session.tokens, template.turn(ChatMessage(role: .system, content: "Be brief."))
-            + template.turn(ChatMessage(role: .user, content: "a")) + template.generationPrompt(thinking: false) + engine.loaded.tokenizer.encode("b"))
+        XCTAssertEqual(engine.session.tokens, template.turn(ChatTurn(role: .system, content: "Be brief."))
+            + template.turn(ChatTurn(role: .user, content: "a")) + template.generationPrompt(thinking: false) + engine.loaded.tokenizer.encode("b"))
         XCTAssertEqual(engine.session.systemPrompt, "Be brief.")
     }
 

@@ -49,7 +49,7 @@ final class PublishedTemplateTests: XCTestCase {
             let template = try ChatTemplate(tokenizer: try tokenizer(golden.vocab), templateSource: try Self.templateSource(golden.template))
             XCTAssertNil(template.warning, golden.template)
             XCTAssertEqual(template.supportsThinking, golden.template == "qwen3", golden.template)
-            let messages = golden.messages.compactMap { m in ChatMessage.Role(rawValue: m.role).map { ChatMessage(role: $0, content: m.content) } }
+            let messages = golden.messages.compactMap { m in ChatTurn.Role(rawValue: m.role).map { ChatTurn(role: $0, content: m.content) } }
             XCTAssertEqual(messages.count, golden.messages.count)
             let ids = template.render(messages, addGenerationPrompt: golden.add_generation_prompt, thinking: golden.thinking)
             XCTAssertEqual(ids, golden.ids, "\(golden.template) \(golden.conversation) thinking=\(golden.thinking)")
@@ -80,7 +80,7 @@ final class PublishedTemplateTests: XCTestCase {
         XCTAssertEqual(template.warning?.contains("not Qwen's ChatML"), true)
         let chatML = try ChatTemplate(tokenizer: tokenizer, templateSource: nil)
         XCTAssertNil(chatML.warning, "no template at all is ChatML without a word, as llama.cpp does")
-        let message = [ChatMessage(role: .user, content: "Hi")]
+        let message = [ChatTurn(role: .user, content: "Hi")]
         XCTAssertEqual(template.render(message), chatML.render(message))
     }
 

@@ -124,10 +124,10 @@ final class SentimentClassifierTests: XCTestCase {
         let (loaded, withExamples) = try classifier("tiny-qwen2-f32.gguf", prompt: prompt)
         XCTAssertEqual(withExamples.examplesUsed, 2)
         let template = try XCTUnwrap(loaded.template)
-        let expectedPrefix = template.turn(ChatMessage(role: .system, content: prompt.instruction))
-            + template.turn(ChatMessage(role: .user, content: prompt.request + "so good"))
+        let expectedPrefix = template.turn(ChatTurn(role: .system, content: prompt.instruction))
+            + template.turn(ChatTurn(role: .user, content: prompt.request + "so good"))
             + template.generationPrompt(thinking: false) + loaded.tokenizer.encode("Positive") + [template.endOfTurn] + template.turnSeparator
-            + template.turn(ChatMessage(role: .user, content: prompt.request + "so bad"))
+            + template.turn(ChatTurn(role: .user, content: prompt.request + "so bad"))
             + template.generationPrompt(thinking: false) + loaded.tokenizer.encode("Negative") + [template.endOfTurn] + template.turnSeparator
             + template.turnStart(.user) + loaded.tokenizer.encode(prompt.request)
         XCTAssertEqual(withExamples.prefixTokens, expectedPrefix)

@@ -15,10 +15,10 @@ final class ThinkingConversationTests: XCTestCase {
     }
 
     private let history = [
-        ChatMessage(role: .user, content: "Hi"),
-        ChatMessage(role: .assistant, content: "<think>\nThey greet me.\n</think>\n\nHello!"),
-        ChatMessage(role: .user, content: "Bye"),
-        ChatMessage(role: .assistant, content: "<think>\nShort.\n</think>\n\nGoodbye."),
+        ChatTurn(role: .user, content: "Hi"),
+        ChatTurn(role: .assistant, content: "<think>\nThey greet me.\n</think>\n\nHello!"),
+        ChatTurn(role: .user, content: "Bye"),
+        ChatTurn(role: .assistant, content: "<think>\nShort.\n</think>\n\nGoodbye."),
     ]
 
     /// A restored chat is what a live one holds after its last reply (that reply keeps its reasoning);
@@ -33,7 +33,7 @@ final class ThinkingConversationTests: XCTestCase {
             XCTAssertTrue(loaded.tokenizer.decode(chat.tokens).contains("Short."), "the last reply keeps its reasoning")
 
             var sampler = Sampler(settings: .greedy)
-            let next = ChatMessage(role: .user, content: "One more")
+            let next = ChatTurn(role: .user, content: "One more")
             let result = try chat.send(next.content, sampler: &sampler, maxTokens: 4) { _ in true }
             let expected = template.render(history + [next], addGenerationPrompt: true, thinking: thinking)
             XCTAssertEqual(Array(chat.tokens.prefix(expected.count)), expected, "thinking=\(thinking)")
@@ -49,13 +49,13 @@ final class ThinkingConversationTests: XCTestCase {
         for thinking in [true, false] {
             let (loaded, chat) = try session(thinking: thinking)
             var sampler = Sampler(settings: .greedy)
-            var said: [ChatMessage] = []
+            var said: [ChatTurn] = []
             for text in ["First", "Second", "Third"] {
-                said.append(ChatMessage(role: .user, content: text))
+                said.append(ChatTurn(role: .user, content: text))
                 let before = chat.template.render(said, addGenerationPrompt: true, thinking: thinking)
                 let result = try chat.send(text, sampler: &sampler, maxTokens: 6) { _ in true }
                 XCTAssertEqual(Array(chat.tokens.prefix(before.count)), before, "thinking=\(thinking), turn \(text)")
-                said.append(ChatMessage(role: .assistant, content: loaded.tokenizer.decode(result.tokens, skipControl: true)))
+                said.append(ChatTurn(role: .assistant, content: loaded.tokenizer.decode(result.tokens, skipControl: true)))
             }
             XCTAssertEqual(chat.exchangeCount, 3)
             try assertCacheMatchesTokens(loaded, chat)

@@ -1,7 +1,6 @@
 import Foundation
 import Inference
 import TestSupport
-import Tokenizer
 import Transformer
 import XCTest
 
@@ -37,9 +36,9 @@ final class RealModelParityTests: XCTestCase {
 
     private func model() throws -> LoadedModel { try RealModel.load() }
 
-    private func messages(_ list: [Reference.Message]) throws -> [ChatMessage] {
+    private func messages(_ list: [Reference.Message]) throws -> [ChatTurn] {
         try list.map { m in
-            ChatMessage(role: try XCTUnwrap(ChatMessage.Role(rawValue: m.role), m.role), content: m.content)
+            ChatTurn(role: try XCTUnwrap(ChatTurn.Role(rawValue: m.role), m.role), content: m.content)
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Inference
 import XCTest
 @testable import TerminalUI
 

@@ -1,4 +1,3 @@
-import Inference
 @testable import Chat
 @testable import TerminalUI
 

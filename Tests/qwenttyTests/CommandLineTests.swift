@@ -127,6 +127,20 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("-n must be a whole number of tokens, at least 1"), result.stderr)
     }
 
+    /// `run` and `chat` take the same sampling flags, checked by the one range each has (the one `/set`,
+    /// the config file and generation_config.json use), and say what is expected.
+    func testSamplingFlagsAreSharedAndChecked() throws {
+        for command in ["run", "chat"] {
+            let result = try qwentty([command, "-p", "hi", "--top-p", "2"].filter { command == "run" || ($0 != "-p" && $0 != "hi") })
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.stderr.contains("--top-p must be a number above 0 and at most 1 (1 disables)"), "\(command): \(result.stderr)")
+            let help = try qwentty([command, "--help"])
+            for flag in ["--top-k", "--top-p", "--min-p", "--repeat-penalty", "--temp", "--seed"] {
+                XCTAssertTrue(help.stdout.contains(flag), "\(command) --help lists \(flag)")
+            }
+        }
+    }
+
     func testChatRunOnBundledDemoModel() throws {
         let result = try qwentty(["run", "-p", "Hello!", "-n", "8", "--seed", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)
