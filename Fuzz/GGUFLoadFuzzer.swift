@@ -28,7 +28,7 @@ public func fuzzGGUFLoad(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         let ids = tokenizer.encode("Hello 世界 <|im_start|>123 \u{1B}[2J", parseSpecial: true)
         _ = tokenizer.decode(ids)
         if let template = try? ChatTemplate(tokenizer: tokenizer, templateSource: gguf.metadata["tokenizer.chat_template"]?.string) {
-            _ = template.render([ChatMessage(role: .user, content: "hi")])
+            _ = template.render([ChatTurn(role: .user, content: "hi")])
         }
     }
     return 0

@@ -28,7 +28,7 @@ build_module() {  # name [extra swiftc flags...], dependencies already built int
 # VectorInstructions names LLVM intrinsics through `Builtin` (Package.swift); built here without an
 # instruction-set define, so the harnesses run the portable kernels (they test parsing, not arithmetic).
 build_module VectorInstructions -parse-stdlib
-for module in ModelFiles Kernels Tokenizer Transformer Inference; do build_module "$module"; done
+for module in Essentials ModelFiles Kernels Tokenizer Transformer Inference; do build_module "$module"; done
 
 run() {  # harness name, seed files...
   local name=$1; shift

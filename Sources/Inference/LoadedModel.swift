@@ -44,7 +44,7 @@ public final class LoadedModel {
         }
         self.source = source
         self.tokenizer = tokenizer
-        let context = max(16, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
+        let context = max(SamplingParameter.minimumContext, min(contextSize ?? Self.defaultContextSize, config.trainedContext))
         self.contextSize = context
         // The sentiment classifier keeps its own cache (cached prompt + a message window), which may be
         // longer than a small chat context (`-c 256`); the model's position tables cover both.

@@ -22,7 +22,7 @@ public struct SamplerSettings: Sendable, Equatable {
     public static var greedy: SamplerSettings {
         var s = SamplerSettings()
         s.temperature = 0
-        s.repetitionPenalty = 1
+        s.applyGreedyDefault(penaltyGiven: false)
         return s
     }
 }

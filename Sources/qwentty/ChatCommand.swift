@@ -43,6 +43,9 @@ struct ChatCommand: ParsableCommand {
     var noThink = false
 
     func validate() throws {
+        if let ctxSize, !SamplingParameter.contextSize.accepts(Double(ctxSize)) {
+            throw ValidationError("-c must be \(SamplingParameter.contextSize.expected)")
+        }
         if let maxTokens, !SamplingParameter.maxTokens.accepts(Double(maxTokens)) { throw ValidationError("-n must be \(SamplingParameter.maxTokens.expected)") }
         if session != nil, !resume { throw ValidationError("a saved conversation is opened with --resume NAME (or N)") }
     }

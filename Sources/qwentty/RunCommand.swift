@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     var noThink = false
 
     func validate() throws {
+        if let ctxSize, !SamplingParameter.contextSize.accepts(Double(ctxSize)) {
+            throw ValidationError("-c must be \(SamplingParameter.contextSize.expected)")
+        }
         guard maxTokens >= 0 else { throw ValidationError("-n must be 0 or more") }
         guard logprobs >= 0, logprobs <= 100 else { throw ValidationError("--logprobs must be between 0 and 100") }
     }

@@ -43,6 +43,24 @@ final class ChatControllerTests: XCTestCase {
         XCTAssertEqual(try store.load(path).conversation, driver.chat.conversation, "saved as it stands")
     }
 
+    /// A save that fails (here the sessions folder cannot be made: a file is in its way) is said once,
+    /// and every later change tries again: once the way is clear the chat is saved, and says so.
+    func testAFailedSaveIsTriedAgain() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let blocker = directory + "/state"
+        try "not a folder".write(toFile: blocker, atomically: true, encoding: .utf8)
+        let driver = try ChatDriver(sessions: SessionStore(directory: blocker + "/sessions"))
+        try driver.send("hello there")
+        driver.settle()
+        XCTAssertEqual(driver.notices.filter { $0.hasPrefix("The chat could not be saved") }.count, 1, "said once: \(driver.notices)")
+        try FileManager.default.removeItem(atPath: blocker)
+        try driver.run { try $0.set("temp", "0.5") }
+        XCTAssertTrue(driver.notices.contains { $0.hasPrefix("The chat is being saved again") }, "\(driver.notices)")
+        let path = try XCTUnwrap(driver.chat.sessionPath)
+        XCTAssertEqual(try SessionStore(directory: blocker + "/sessions").load(path).conversation, driver.chat.conversation,
+                       "nothing said before the folder could be made is lost")
+    }
+
     /// The sequence a new user tried: a message, a paste longer than the whole context, /regen, quit,
     /// resume. The paste is refused, marked failed with its reason and kept; /regen makes the first
     /// reply again; the resumed chat rebuilds the first exchange and leaves the refused message out.

@@ -134,6 +134,8 @@ final class CommandLineTests: XCTestCase {
             let result = try qwentty([command, "-p", "hi", "--top-p", "2"].filter { command == "run" || ($0 != "-p" && $0 != "hi") })
             XCTAssertNotEqual(result.status, 0)
             XCTAssertTrue(result.stderr.contains("--top-p must be a number above 0 and at most 1 (1 disables)"), "\(command): \(result.stderr)")
+            let tiny = try qwentty([command, "-c", "8"] + (command == "run" ? ["-p", "hi"] : []))
+            XCTAssertTrue(tiny.stderr.contains("-c must be a token count of at least 16"), "\(command): \(tiny.stderr)")
             let help = try qwentty([command, "--help"])
             for flag in ["--top-k", "--top-p", "--min-p", "--repeat-penalty", "--temp", "--seed"] {
                 XCTAssertTrue(help.stdout.contains(flag), "\(command) --help lists \(flag)")
