@@ -92,6 +92,10 @@ public struct SessionStore {
     }
 
     public func load(_ path: String) throws -> SavedChat {
+        // A FIFO named like a chat would block the read forever: refused by what it is.
+        if let problem = RegularFile.problem(at: path) {
+            throw AtomicFile.FileError(description: "\(path): \(problem)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AtomicFile.FileError(description: "\(path): cannot read the saved session")
         }

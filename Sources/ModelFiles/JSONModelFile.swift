@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 
 /// The small JSON files of a Hugging Face model folder (`config.json`, `generation_config.json`) read into
@@ -6,8 +7,8 @@ import Foundation
 public enum JSONModelFile {
     /// `missing`: the problem to report when the file is absent.
     public static func decode<T: Decodable>(_ type: T.Type, path: String, maxBytes: Int, missing: String) throws -> T {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ModelFileError(path: path, field: "file", problem: missing)
+        if let problem = RegularFile.problem(at: path) {
+            throw ModelFileError(path: path, field: "file", problem: problem == "does not exist" ? missing : problem)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size <= maxBytes else {

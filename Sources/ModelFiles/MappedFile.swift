@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Essentials
 
 /// A read-only memory map of a whole file.
 ///
@@ -29,15 +30,8 @@ public final class MappedFile: @unchecked Sendable {
         guard fstat(fd, &info) == 0 else {
             throw ModelFileError(path: path, field: "file", problem: "cannot stat (\(String(cString: strerror(errno))))")
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            let kind: String
-            switch info.st_mode & S_IFMT {
-            case S_IFIFO: kind = "a FIFO"
-            case S_IFCHR, S_IFBLK: kind = "a device"
-            case S_IFSOCK: kind = "a socket"
-            default: kind = "not a regular file"
-            }
-            throw ModelFileError(path: path, field: "file", problem: kind == "not a regular file" ? kind : "\(kind), not a regular file")
+        if let problem = RegularFile.problem(mode: info.st_mode) {
+            throw ModelFileError(path: path, field: "file", problem: problem)
         }
         let size = Int(info.st_size)
         guard size > 0 else {

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Inference
 
@@ -36,6 +37,14 @@ public struct AppConfig: Equatable {
 
     /// Reads the file at `path`; a missing file is an empty config, not an error.
     public static func load(path: String) -> AppConfig {
+        switch RegularFile.problem(at: path) {
+        case nil: break
+        case "does not exist"?: return AppConfig()
+        case let problem?:
+            var config = AppConfig()
+            config.problems = ["\(path): \(problem); using the defaults"]
+            return config
+        }
         guard let data = FileManager.default.contents(atPath: path) else { return AppConfig() }
         return AppConfig(parsing: String(decoding: data, as: UTF8.self), source: path)
     }

@@ -43,10 +43,13 @@ public final class ChatApp {
     /// A paste end marker came; the paste ends with the burst of input it came in.
     var pasteClosing = false
     var pasteBuffer = ""
+    var inputDecoder = UTF8InputDecoder()
     var lastInterrupt = 0.0
     var running = true
     /// The notice of a context trim whose prefill is running (its time is added when done).
     var trimNote: Int?
+    /// The saved chat the crash handler's line names.
+    var savedChatShown: String?
 
     public static let minimumSize = (columns: 40, rows: 8)
     /// The pane needs this many columns beside a 66-column transcript; narrower, it folds into the status
@@ -87,6 +90,8 @@ public final class ChatApp {
     /// Runs until the user quits; restores the terminal before returning.
     public func run() {
         setlocale(LC_ALL, "")
+        TerminalRestorer.install()  // before curses changes the tty modes it saves
+        defer { TerminalRestorer.uninstall() }
         initscr()
         raw()
         noecho()
@@ -136,6 +141,12 @@ public final class ChatApp {
                 changed = true
             }
             if changed { draw() }
+            if chat.sessionPath != savedChatShown {
+                savedChatShown = chat.sessionPath
+                TerminalRestorer.setSavedChat(savedChatShown)
+            }
+            // A test's way to see the terminal restored after a crash (undocumented on purpose).
+            if ProcessInfo.processInfo.environment["QWENTTY_DEBUG_CRASH"] == "1" { fatalError("QWENTTY_DEBUG_CRASH") }
         }
         chat.shutdown()
     }
@@ -205,30 +216,41 @@ public final class ChatApp {
 
     // MARK: Keys
 
+    /// Reads what the terminal sent: keys curses recognised (arrows, F-keys, the paste markers), and
+    /// bytes, which `inputDecoder` turns into characters (invalid UTF-8 as U+FFFD, nothing dropped).
     func readKeys() -> Bool {
         var changed = false
-        var code: wint_t = 0
         while true {
-            let kind = wget_wch(qw_stdscr(), &code)
-            if kind == ERR {
+            let code = wgetch(qw_stdscr())
+            if code == ERR {
                 // The input that arrived together has been read: a paste whose end marker was in it ends now.
                 if pasteClosing { finishPaste() }
                 break
             }
             changed = true
-            if showHelp, !pasting {  // any key closes the overlay
-                showHelp = false
+            guard (0 ... 255).contains(code) else {
+                inputDecoder.flush().forEach(deliver)  // a sequence a key interrupts is not a character
+                if showHelp, !pasting {  // any key closes the overlay
+                    showHelp = false
+                    continue
+                }
+                handleKey(code)
                 continue
             }
-            if kind == qw_key_code_yes() {
-                handleKey(Int32(code))
-            } else if pasting {
-                pasteBuffer.unicodeScalars.append(Unicode.Scalar(UInt32(code)) ?? "\u{FFFD}")
-            } else {
-                handleCharacter(UInt32(code))
-            }
+            inputDecoder.feed(UInt8(code)).forEach(deliver)
         }
         return changed
+    }
+
+    /// One character typed or pasted.
+    func deliver(_ scalar: Unicode.Scalar) {
+        if showHelp, !pasting {  // any key closes the overlay
+            showHelp = false
+        } else if pasting {
+            pasteBuffer.unicodeScalars.append(scalar)
+        } else {
+            handleCharacter(scalar.value)
+        }
     }
 
     func handleKey(_ key: Int32) {
@@ -273,6 +295,7 @@ public final class ChatApp {
     /// Puts the pasted text in the editor. Terminals send pasted line breaks as CR; the editor keeps them
     /// as newlines (never "send").
     func finishPaste() {
+        inputDecoder.flush().forEach(deliver)
         pasting = false
         pasteClosing = false
         editor.insert(pasteBuffer.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n"))

@@ -34,7 +34,8 @@ public struct ThemeLibrary {
         }
         for dir in directories {
             let path = dir + "/" + name + ".theme"
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            // A FIFO or folder named like a theme is not one (reading a FIFO would wait forever).
+            guard RegularFile.problem(at: path) == nil, let data = FileManager.default.contents(atPath: path) else { continue }
             guard let text = String(validating: data, as: UTF8.self) else {
                 throw Theme.ThemeError.problems(name: name, ["\(path) is not UTF-8 text"])
             }

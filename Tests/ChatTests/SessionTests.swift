@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import XCTest
 @testable import Chat
@@ -133,6 +134,22 @@ final class SessionTests: XCTestCase {
         XCTAssertThrowsError(try store.path(for: "play")) { XCTAssertTrue("\($0)".contains("no saved conversation named 'play'"), "\($0)") }
         try store.delete(store.path(for: "work"))
         XCTAssertEqual(store.list().map(\.firstLine), ["Newest"])
+    }
+
+    /// A FIFO (or a folder) named like a saved chat is refused by what it is, and listing the chats skips
+    /// it instead of waiting forever for a writer.
+    func testAFIFOAmongTheSessionsIsNamedAndSkipped() throws {
+        let store = SessionStore(directory: directory)
+        try AtomicFile.makeDirectory(directory)
+        var c = Conversation(recognisesThinking: false)
+        c.append(.user, "a real chat", status: .complete)
+        try store.save(SavedChat(model: "m.gguf", systemPrompt: nil, created: Date(), conversation: c), to: directory + "/a.json")
+        XCTAssertEqual(mkfifo(directory + "/b.json", 0o600), 0)
+        try FileManager.default.createDirectory(atPath: directory + "/c.json", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try store.load(directory + "/b.json")) { error in
+            XCTAssertEqual("\(error)", directory + "/b.json: is a FIFO, not a regular file")
+        }
+        XCTAssertEqual(store.list().map(\.firstLine), ["a real chat"])
     }
 
     func testXDGLocations() {

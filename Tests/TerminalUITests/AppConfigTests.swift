@@ -1,3 +1,4 @@
+import Foundation
 import Inference
 import XCTest
 @testable import TerminalUI
@@ -6,6 +7,16 @@ final class AppConfigTests: XCTestCase {
     func testXDGLocation() {
         XCTAssertEqual(AppConfig.path(environment: ["XDG_CONFIG_HOME": "/c"]), "/c/qwentty/config")
         XCTAssertEqual(AppConfig.path(environment: ["HOME": "/h"]), "/h/.config/qwentty/config")
+    }
+
+    /// A config "file" that is a FIFO is said to be one (reading it would wait forever), and the defaults apply.
+    func testAFIFOAsTheConfigIsNamed() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-config-fifo-\(getpid())").path
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        defer { unlink(path) }
+        let config = AppConfig.load(path: path)
+        XCTAssertEqual(config.problems, ["\(path): is a FIFO, not a regular file; using the defaults"])
+        XCTAssertNil(config.model)
     }
 
     func testSettingsAndProblems() {

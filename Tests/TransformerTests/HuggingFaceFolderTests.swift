@@ -103,5 +103,13 @@ final class HuggingFaceFolderTests: XCTestCase {
         XCTAssertThrowsError(try HuggingFaceWeights.open(directory: untied)) { error in
             XCTAssertTrue("\(error)".contains("lm_head.weight"), "\(error)")
         }
+        // A FIFO as config.json is named as one (it used to read as a permission problem).
+        let fifo = try folder(config: good)
+        defer { try? FileManager.default.removeItem(atPath: fifo) }
+        try FileManager.default.removeItem(atPath: fifo + "/config.json")
+        XCTAssertEqual(mkfifo(fifo + "/config.json", 0o600), 0)
+        XCTAssertThrowsError(try HuggingFaceWeights.open(directory: fifo)) { error in
+            XCTAssertEqual((error as? ModelFileError)?.problem, "is a FIFO, not a regular file", "\(error)")
+        }
     }
 }

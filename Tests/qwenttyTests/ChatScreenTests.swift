@@ -31,6 +31,49 @@ final class ChatScreenTests: XCTestCase {
         return home
     }
 
+    /// A bracketed paste with invalid UTF-8 keeps every valid character: each invalid run shows as
+    /// U+FFFD where it stands, in the input and in the message sent.
+    func testAPasteWithInvalidUTF8KeepsEveryValidCharacter() throws {
+        let home = try scratchHome("e2e-bytes")
+        try start("--no-save", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
+        _ = try waitFor("the chat") { $0.contains("Enter sends") }
+        let file = home + "/paste.bin"
+        let bytes: [UInt8] = Array("hello ".utf8) + [0xFF, 0xFE, 0xC3] + Array(" world ".utf8) + [0xE2, 0x82] + Array(" end".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try tmux(["load-buffer", file])
+        try tmux(["paste-buffer", "-p", "-t", session])
+        _ = try waitFor("the whole paste in the input") { $0.contains("› hello \u{FFFD}\u{FFFD}\u{FFFD} world \u{FFFD} end") }
+        try tmux(["send-keys", "-t", session, "Enter"])
+        _ = try waitFor("the whole message sent") { $0.contains("  hello \u{FFFD}\u{FFFD}\u{FFFD} world \u{FFFD} end") && $0.contains("qwen") }
+    }
+
+    /// A crash (the test's hook makes the chat trap, as a bug in Swift code would) leaves a usable
+    /// terminal: not in the alternate screen, cursor shown, mouse reporting off, the tty modes back (a
+    /// line typed into the shell afterwards echoes and is read), and one line saying where the chat is.
+    func testACrashRestoresTheTerminal() throws {
+        let home = try scratchHome("e2e-crash")
+        let store = SessionStore(environment: ["XDG_STATE_HOME": home + "/state"])
+        try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
+        let saved = ["format": 2, "model": "m.gguf", "created": "2026-01-01T00:00:00Z",
+                     "messages": [["role": "user", "content": "hello"], ["role": "assistant", "content": "hi"]]] as [String: Any]
+        let path = store.newPath(startedAt: Date())
+        try store.save(try SavedChat(json: try JSONSerialization.data(withJSONObject: saved)), to: path)
+        let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
+        try tmux(["kill-session", "-t", session])
+        try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "30", "-c", TestPaths.packageRoot.path,
+                  "env XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config QWENTTY_DEBUG_CRASH=1 TERM=xterm-256color "
+                      + "\(binary) chat --resume; echo QWENTTY-EXITED $?; read -r line; echo \"READ[$line]\"; sleep 60"])
+        try tmux(["set-option", "-s", "exit-empty", "off"])
+        let after = try waitFor("the crash") { $0.contains("QWENTTY-EXITED") }
+        // The line wraps at the pane's width: read it with the screen's lines joined.
+        XCTAssertTrue(after.replacingOccurrences(of: "\n", with: "").contains("qwentty crashed; the terminal was restored. The chat is saved in \(path)"), after)
+        XCTAssertFalse(after.contains("QWENTTY-EXITED 0"), "it did crash")
+        let flags = try tmux(["display-message", "-p", "-t", session, "#{alternate_on} #{cursor_flag} #{mouse_any_flag}"])
+        XCTAssertEqual(flags.trimmingCharacters(in: .whitespacesAndNewlines), "0 1 0", "alternate screen, cursor, mouse")
+        try type("typed after")
+        _ = try waitFor("the shell to read the line") { $0.contains("READ[typed after]") }
+    }
+
     func testChatInTmux() throws {
         let home = try scratchHome("e2e")
         let environment = "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config"
