@@ -82,7 +82,7 @@ let package = Package(
         ),
         // Locates committed fixtures and ../shared; shared by the test targets only.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: engineFlags),
-        .testTarget(name: "EssentialsTests", dependencies: ["Essentials"], swiftSettings: engineFlags),
+        .testTarget(name: "EssentialsTests", dependencies: ["Essentials", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles", "VectorInstructions", "TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "ModelFiles", "TestSupport"], swiftSettings: engineFlags),

@@ -223,6 +223,7 @@ public final class ChatController {
             return notice("Nothing to regenerate yet.")
         }
         track(engine.enqueue(.drop(ExchangeID(user.id.value))))
+        forgetBadges(for: [old.id])
         conversation.update(old.id) {
             $0.set(sentiment: nil)
             $0.replaceText("", status: .streaming)
@@ -240,6 +241,7 @@ public final class ChatController {
             return notice("That reply failed (\(reason)): /regen makes it again.")
         }
         let before = (reply.text, reply.status)
+        forgetBadges(for: [reply.id])
         conversation.update(reply.id) {
             $0.set(sentiment: nil)
             $0.set(status: .streaming)
@@ -261,7 +263,7 @@ public final class ChatController {
             removed.insert(conversation.messages[index + 1].id)
         }
         if !user.status.isFailed { track(engine.enqueue(.drop(ExchangeID(user.id.value)))) }
-        for (request, message) in badgeRequests where removed.contains(message) { badgeRequests[request] = nil }
+        forgetBadges(for: removed)
         conversation.remove(removed)
         saveSession()
         return user.text
@@ -363,6 +365,12 @@ public final class ChatController {
 
     func emit(_ event: Event) {
         events.append(event)
+    }
+
+    /// A badge still coming for these messages judges text they no longer hold (a reply made again or
+    /// continued, a message taken back): it is not shown when it arrives.
+    func forgetBadges(for messages: Set<Message.ID>) {
+        for (request, message) in badgeRequests where messages.contains(message) { badgeRequests[request] = nil }
     }
 
     /// Remembers a job that changes the context, until the engine reports the context after it.

@@ -27,8 +27,9 @@ public struct Conversation: Equatable, Sendable {
         return id
     }
 
+    /// From the end: what is looked up most (a streaming reply's every token) is the newest message.
     public func index(of id: Message.ID) -> Int? {
-        messages.firstIndex { $0.id == id }
+        messages.lastIndex { $0.id == id }
     }
 
     public subscript(id: Message.ID) -> Message? {

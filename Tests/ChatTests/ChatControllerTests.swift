@@ -8,14 +8,11 @@ import XCTest
 /// Every chat command through the controller, headless: what the conversation, the model's memory and
 /// the saved chat hold afterwards.
 final class ChatControllerTests: XCTestCase {
-    private var directory = ""
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-chat-\(getpid())-\(UUID().uuidString)").path
-    }
+    private let scratch = ScratchDirectory("chat")
+    private var directory: String { scratch.path }
 
     override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
+        scratch.remove()
     }
 
     /// A message, its badge and its reply; the reply's badge follows; memory matches; the chat is saved.

@@ -1,17 +1,15 @@
 import Essentials
 import Foundation
+import TestSupport
 import XCTest
 @testable import Chat
 
 final class SessionTests: XCTestCase {
-    private var directory = ""
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-sessions-\(getpid())-\(UUID().uuidString)").path
-    }
+    private let scratch = ScratchDirectory("sessions")
+    private var directory: String { scratch.path }
 
     override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
+        scratch.remove()
     }
 
     private func sampleConversation() -> Conversation {

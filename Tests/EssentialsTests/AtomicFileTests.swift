@@ -1,16 +1,14 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Essentials
 
 final class AtomicFileTests: XCTestCase {
-    private var directory = ""
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-atomic-\(getpid())-\(UUID().uuidString)").path
-    }
+    private let scratch = ScratchDirectory("atomic")
+    private var directory: String { scratch.path }
 
     override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
+        scratch.remove()
     }
 
     func testAtomicWriteFailureLeavesTheOldFile() throws {
