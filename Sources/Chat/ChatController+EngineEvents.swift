@@ -27,16 +27,42 @@ extension ChatController {
             emit(.contextTrimmed(trim))
         case .firstToken, .token, .replyDone, .contextTrimmed:
             break  // a request this chat no longer waits for
-        case .restored(let request, let tokens, let seconds, let dropped):
+        case .restored(let request, let rebuilt):
             pendingRestores.remove(request)
-            emit(.contextUsed(tokens))
-            guard tokens > 0 || dropped > 0 else { break }
-            var note = String(format: "Context rebuilt: %d tokens in %.1f s.", tokens, seconds)
-            if dropped > 0 { note += " The oldest \(dropped) messages did not fit and are not in the model's context." }
+            emit(.contextUsed(rebuilt.tokens))
+            let opening = openingRestore == request
+            if opening { openingRestore = nil }
+            if opening, let problem = rebuilt.savedContextProblem, let path = contextCachePath {
+                notice("The saved context cache \(path) \(problem); the context is prefilled instead.")
+            }
+            guard rebuilt.tokens > 0 || rebuilt.droppedMessages > 0 else { break }
+            var note: String
+            if rebuilt.reusedTokens > 0 {
+                note = String(format: "Context restored: %d tokens, %d read from its cache and %d prefilled, in %.2f s.",
+                              rebuilt.tokens, rebuilt.reusedTokens, rebuilt.tokens - rebuilt.reusedTokens, rebuilt.seconds)
+            } else {
+                note = String(format: "Context rebuilt: %d tokens in %.1f s.", rebuilt.tokens, rebuilt.seconds)
+            }
+            if rebuilt.droppedMessages > 0 {
+                note += " The oldest \(rebuilt.droppedMessages) messages did not fit and are not in the model's context."
+            }
             notice(note)
+            // What was prefilled is kept for the next resume.
+            if rebuilt.reusedTokens < rebuilt.tokens { saveContext() }
+        case .contextSaved(let request, _, _):
+            if contextSaveRequest == request { contextSaveRequest = nil }
+            if contextSavingFails {
+                contextSavingFails = false
+                notice("The context cache is being kept again.")
+            }
+            options.contextCache?.evict(keeping: contextCachePath, sessions: options.sessions)
         case .context(let request, let contents):
             unreported.remove(request)
             context = contents
+        case .error(let request, let message) where request == contextSaveRequest:
+            contextSaveRequest = nil
+            if !contextSavingFails { notice("The context cache could not be written (\(message)); resuming this chat will prefill it.") }
+            contextSavingFails = true
         case .error(let request, let message):
             badgeRequests[request] = nil
             pendingRestores.remove(request)
@@ -72,6 +98,7 @@ extension ChatController {
         }
         emit(.replyFinished(stats, contextUsed: summary.contextUsed))
         saveSession()
+        saveContext()
     }
 
     /// A reply job failed. A message refused before its reply began is marked failed, with the reason,

@@ -35,7 +35,7 @@ extension ChatController {
         notice("\(reason); keeping \(modelPath) with a \(engine.contextSize)-token context.")
         if pendingLoadOpensChat {
             pendingLoadOpensChat = false
-            rebuildContext()
+            rebuildContext(opening: true)
         }
     }
 
@@ -50,8 +50,11 @@ extension ChatController {
             next = engine
         }
         pendingLoad = nil
+        let opening = pendingLoadOpensChat
         pendingLoadOpensChat = false
         engine.shutdown()
+        contextSaveRequest = nil
+        openingRestore = nil
         engine = next
         modelPath = load.request.path
         if load.request.chatContext { settings.contextSize = load.request.contextSize }
@@ -69,7 +72,7 @@ extension ChatController {
         if load.request.contextSize > model.contextSize { note += " (the model's maximum)" }
         notice(note + String(format: ", loaded in %.0f ms.", model.loadSeconds * 1000))
         noteTemplate()
-        if !conversation.exchanges.isEmpty { rebuildContext() }
+        if !conversation.exchanges.isEmpty { rebuildContext(opening: opening) }
         saveSession()
     }
 }

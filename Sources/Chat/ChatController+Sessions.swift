@@ -40,7 +40,7 @@ extension ChatController {
             pendingLoadOpensChat = pendingLoad != nil
             if pendingLoad != nil { return }
         }
-        rebuildContext()
+        rebuildContext(opening: true)
     }
 
     /// `/rename NAME`.
@@ -57,6 +57,7 @@ extension ChatController {
         do {
             let path = try store.path(for: selector)
             try store.delete(path)
+            options.contextCache?.remove(forSession: path)
             if path == sessionPath {
                 sessionPath = nil
                 notice("Deleted this chat's saved copy; it is saved again with the next message.")

@@ -24,6 +24,8 @@ public final class ChatController {
         public var quantizeTo: QuantizationTarget?
         /// Where chats are saved (nil: `--no-save`).
         public var sessions: SessionStore?
+        /// Where a saved chat's context cache is kept, so it resumes without a prefill (nil: not kept).
+        public var contextCache: ContextCacheStore?
         /// Qwen3 thinks before answering (`--no-think`, `think = off`: it answers at once).
         public var thinking = true
         public init(modelPath: String) {
@@ -115,6 +117,13 @@ public final class ChatController {
     var pendingLoadOpensChat = false
     /// The last save failed (said once; every later change tries again, and success is said too).
     var savingFails = false
+    /// The context cache write queued and not yet done (one at a time: it writes the context as it is
+    /// when it runs).
+    var contextSaveRequest: Engine.RequestID?
+    /// A context cache write failed (said once).
+    var contextSavingFails = false
+    /// The rebuild of a chat just opened: why its saved context cache was not used is worth a line.
+    var openingRestore: Engine.RequestID?
 
     public init(engine: Engine, options: Options) {
         self.engine = engine
@@ -141,8 +150,9 @@ public final class ChatController {
     /// the conversation wait (they are refused with `busyReason`).
     public var isBusy: Bool { reply != nil || !pendingRestores.isEmpty || pendingLoad != nil }
 
-    /// Nothing is running or waiting to be reported, badges included (what a test waits for).
-    public var isIdle: Bool { !isBusy && badgeRequests.isEmpty && unreported.isEmpty }
+    /// Nothing is running or waiting to be reported, badges and the context cache's write included (what
+    /// a test waits for).
+    public var isIdle: Bool { !isBusy && badgeRequests.isEmpty && unreported.isEmpty && contextSaveRequest == nil }
 
     public var busyReason: String {
         if pendingLoad != nil { return "The model is still loading: Esc gives it up." }
@@ -180,10 +190,13 @@ public final class ChatController {
         return changed
     }
 
-    /// Stops the engine (and any load) and saves the chat; a reply in progress is saved as cut.
+    /// Stops the engine (and any load) and saves the chat; a reply in progress is saved as cut, and the
+    /// context (with it) is written to the chat's cache, if a write was due.
     public func shutdown() {
         pendingLoad?.abandon()
         pendingLoad = nil
+        saveSession()
+        if reply != nil || contextSaveRequest != nil { contextSaveRequest = nil; saveContext() }
         engine.shutdown()
         saveSession()
     }
@@ -386,12 +399,37 @@ public final class ChatController {
         saveSession()
     }
 
-    /// Feeds the conversation's exchanges (nothing refused or broken off) to the engine afresh.
-    func rebuildContext() {
+    /// Feeds the conversation's exchanges (nothing refused or broken off) to the engine afresh, reading
+    /// what it can from the chat's saved context cache. `opening`: the chat was just opened (resume,
+    /// `/load`), so a cache that could not be used is said.
+    func rebuildContext(opening: Bool = false) {
         let exchanges = conversation.exchanges.map { ChatSession.Exchange(id: $0.id, user: $0.user.text, reply: $0.reply.text) }
-        let request = engine.enqueue(.restore(exchanges, systemPrompt: systemPrompt))
+        let saved = contextCachePath.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        let request = engine.enqueue(.restore(exchanges, systemPrompt: systemPrompt, savedContext: saved))
         track(request)
         pendingRestores.insert(request)
+        if opening { openingRestore = request }
+    }
+
+    /// This chat's context cache file (nil: not saved, or caches are not kept).
+    var contextCachePath: String? {
+        guard let store = options.contextCache, let sessionPath else { return nil }
+        return store.path(forSession: sessionPath)
+    }
+
+    /// Queues a write of the model's context to the chat's cache file, unless one is waiting (it will
+    /// write the context as it is by then). Background work: the next message never waits for it.
+    func saveContext() {
+        guard contextSaveRequest == nil, let store = options.contextCache, let path = contextCachePath,
+              !conversation.exchanges.isEmpty else { return }
+        do {
+            try store.prepare()
+        } catch {
+            if !contextSavingFails { notice("The context cache cannot be kept: \(error). Resuming this chat will prefill it.") }
+            contextSavingFails = true
+            return
+        }
+        contextSaveRequest = engine.enqueue(.saveContext(path))
     }
 
     /// Sends the settings replies are made with (sampling, reply limit, thinking) to the engine.

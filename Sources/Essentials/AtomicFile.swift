@@ -52,9 +52,11 @@ public enum AtomicFile {
             try bytes.withUnsafeBytes { try write($0) }
         }
 
-        /// Flushes the bytes to disk and renames the file into place.
-        public func commit() throws {
-            let synced = fsync(fd) == 0
+        /// Flushes the bytes to disk and renames the file into place. `durable: false` skips the flush, for
+        /// a cache that checks its own contents and can be recomputed: the rename still makes it
+        /// all-or-nothing for readers, and the writer never waits on the disk.
+        public func commit(durable: Bool = true) throws {
+            let synced = !durable || fsync(fd) == 0
             let reason = String(cString: strerror(errno))
             close(fd)
             fd = -1

@@ -309,41 +309,123 @@ public final class ChatSession {
                 index += 1
             }
         }
-        return try restore(pairs, budget: budget) + history.count - 2 * pairs.count
+        return try restore(pairs, budget: budget).droppedMessages + history.count - 2 * pairs.count
+    }
+
+    /// What a rebuild did.
+    public struct Restoration: Sendable, Equatable {
+        /// Messages left out (the oldest, that did not fit).
+        public let droppedMessages: Int
+        /// Tokens whose keys and values came from a saved context cache instead of a prefill.
+        public let reusedTokens: Int
+        /// Why the saved context cache offered was not used, if it was not.
+        public let savedContextProblem: ContextCacheFile.Problem?
     }
 
     /// Rebuilds the conversation from `pairs`, oldest first, as one prefill, leaving out the oldest that
-    /// do not fit in `budget` tokens; returns how many messages were left out.
-    @discardableResult
-    public func restore(_ pairs: [Exchange], budget: Int? = nil) throws -> Int {
+    /// do not fit in `budget` tokens.
+    ///
+    /// With `saved`, a context cache from an earlier run: the exchanges it holds are kept when they fit
+    /// the context (a chat resumed after a trim holds what it held, not what the budget would pick), and
+    /// the longest common prefix of its tokens and the new render is read from it; only the rest is
+    /// prefilled. A file that turns out damaged is reported and the whole render prefilled: it costs
+    /// time, never correctness.
+    public func restore(_ pairs: [Exchange], budget: Int? = nil, reusing saved: ContextCacheFile? = nil) throws -> Restoration {
         reset()
         let limit = min(budget ?? cache.contextSize, cache.contextSize)
+        // A saved cache may hold more than the budget (the live chat grew up to its next trim).
+        let reach = saved == nil ? limit : cache.contextSize
         let system = systemTokens
         // Newest first: add exchanges while the system turn, the closings between them and they fit.
-        var bodies: [(id: ExchangeID, tokens: [Int32])] = []
+        var bodies: [(id: ExchangeID, tokens: [Int32], userLength: Int)] = []
+        var lengths: [Int] = []  // the render's length with the newest 1, 2, … exchanges
         var length = system.count
         for (index, pair) in pairs.enumerated().reversed() {
             // The last reply as the cache holds a reply just made (Qwen3 keeps its reasoning), earlier ones
             // as the template re-renders them.
             let content = template.replyContent(pair.reply, keepsReasoning: index == pairs.count - 1)
-            let body = template.turn(ChatTurn(role: .user, content: pair.user)) + template.replyTurn(content)
+            let user = template.turn(ChatTurn(role: .user, content: pair.user))
+            let body = user + template.replyTurn(content)
             let added = body.count + (bodies.isEmpty ? 0 : closing.count)
-            guard length + added <= limit else { break }
-            bodies.append((pair.id, body))
+            guard length + added <= reach else { break }
+            bodies.append((pair.id, body, user.count))
             length += added
+            lengths.append(length)
         }
-        let dropped = 2 * (pairs.count - bodies.count)
-        guard !bodies.isEmpty else { return dropped }
-        var all = system
-        for (i, body) in bodies.reversed().enumerated() {
-            turnStarts.append(i == 0 ? 0 : all.count)
+        func render(_ kept: Int) -> [Int32] {
+            var all = system
+            for (i, body) in bodies[..<kept].reversed().enumerated() {
+                if i > 0 { all += closing }
+                all += body.tokens
+            }
+            return all
+        }
+        func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int { zip(a, b).prefix { $0 == $1 }.count }
+        var kept = lengths.lastIndex { $0 <= limit }.map { $0 + 1 } ?? 0
+        var all = render(kept)
+        var reusable = saved.map { commonPrefix($0.tokens, all) } ?? 0
+        if let saved {
+            for n in 1 ... max(1, bodies.count) where n <= bodies.count && n != kept {
+                let candidate = render(n)
+                let shared = commonPrefix(saved.tokens, candidate)
+                if shared > max(reusable, system.count) { (kept, all, reusable) = (n, candidate, shared) }
+            }
+        }
+        if let saved, kept > 0 {
+            // A reply is held as the model sampled it, which may not be how its text encodes: where the
+            // file's tokens for a reply decode to the reply's text, they are the reply, as in the live chat.
+            while reusable < min(all.count, saved.tokens.count) {
+                var end = system.count
+                var body = kept - 1
+                while body > 0, end + bodies[body].tokens.count <= reusable {
+                    end += bodies[body].tokens.count + closing.count
+                    body -= 1
+                }
+                let start = body == kept - 1 ? system.count : end
+                let replyStart = start + bodies[body].userLength
+                let replyEnd = start + bodies[body].tokens.count
+                guard reusable >= replyStart, reusable < replyEnd else { break }
+                let savedEnd = saved.tokens[reusable...].firstIndex(of: template.endOfTurn) ?? saved.tokens.count
+                let held = Array(saved.tokens[replyStart ..< savedEnd])
+                guard generator.tokenizer.decode(held) == generator.tokenizer.decode(Array(all[replyStart ..< replyEnd])) else { break }
+                bodies[body].tokens = Array(bodies[body].tokens[..<bodies[body].userLength]) + held
+                all = render(kept)
+                let shared = commonPrefix(saved.tokens, all)
+                guard shared > reusable else { break }
+                reusable = shared
+            }
+        }
+        let dropped = 2 * (pairs.count - kept)
+        guard kept > 0 else { return Restoration(droppedMessages: dropped, reusedTokens: 0, savedContextProblem: nil) }
+        // Where each exchange starts: the first at 0 (with the system turn), each later one at its closing.
+        var position = 0
+        for (i, body) in bodies[..<kept].reversed().enumerated() {
+            turnStarts.append(i == 0 ? 0 : position)
+            position = i == 0 ? system.count + body.tokens.count : position + closing.count + body.tokens.count
             exchanges.append(body.id)
-            if i > 0 { all += closing }
-            all += body.tokens
         }
-        try generator.model.forward(all, cache: cache)
+        var reused = 0
+        var problem: ContextCacheFile.Problem?
+        if let saved, reusable > 0 {
+            do {
+                try saved.load(into: cache)
+                cache.truncate(to: reusable)
+                reused = reusable
+            } catch {
+                problem = error as? ContextCacheFile.Problem ?? .unreadable("\(error)")
+                cache.truncate(to: 0)
+            }
+        } else if saved != nil {
+            problem = .otherChat
+        }
+        do {
+            if reused < all.count { try generator.model.forward(Array(all[reused...]), cache: cache) }
+        } catch {
+            reset()
+            throw error
+        }
         tokens = all
         systemLength = system.count
-        return dropped
+        return Restoration(droppedMessages: dropped, reusedTokens: reused, savedContextProblem: problem)
     }
 }

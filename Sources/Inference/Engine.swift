@@ -51,12 +51,32 @@ public final class Engine: @unchecked Sendable {
         case reset
         /// Rebuild the model's context from a conversation's exchanges under a system prompt (nil: the
         /// model's own): resume, /load, /system, a new model. The conversation's text is recorded by the
-        /// caller (the chat controller); the engine keeps only its tokens.
-        case restore([ChatSession.Exchange], systemPrompt: String?)
+        /// caller (the chat controller); the engine keeps only its tokens. `savedContext`: a context cache
+        /// file (`ContextCacheFile`) from an earlier run, read instead of prefilling what it holds when it
+        /// matches; when it does not, `Rebuilt.savedContextProblem` says why.
+        case restore([ChatSession.Exchange], systemPrompt: String?, savedContext: String? = nil)
+        /// Write the context's keys and values to a cache file (`ContextCacheFile`), so the chat resumes
+        /// without a prefill. Background work: a message that arrives meanwhile goes first, and the write
+        /// starts over after it.
+        case saveContext(String)
         /// Prefill the sentiment classifier's fixed prompt (824 tokens, seconds on a small CPU), so the first
         /// badge costs what every later one does. Queued by the engine itself at start, as background work,
         /// in chunks: an interruption keeps what is done.
         case prepareSentiment
+    }
+
+    /// What a `.restore` did.
+    public struct Rebuilt: Sendable {
+        /// Tokens the context holds now.
+        public let tokens: Int
+        /// Of those, read from the saved context cache (not prefilled).
+        public let reusedTokens: Int
+        public let seconds: Double
+        /// The oldest messages that did not fit.
+        public let droppedMessages: Int
+        /// Why a saved context cache offered was not (wholly) used, in words ("was computed by another
+        /// model file"); nil when it was, or none was offered.
+        public let savedContextProblem: String?
     }
 
     /// A reply's first token: what the screen shows while the rest streams.
@@ -113,8 +133,10 @@ public final class Engine: @unchecked Sendable {
         /// The context filled during a reply (or before it): the oldest messages leave it and the rest is
         /// prefilled again (sent before that prefill, `seconds` nil, and after it); the reply goes on.
         case contextTrimmed(RequestID, ChatSession.ContextTrim)
-        /// A conversation was rebuilt (resume, new system prompt): tokens prefilled, seconds, messages left out.
-        case restored(RequestID, tokens: Int, seconds: Double, droppedMessages: Int)
+        /// A conversation was rebuilt (resume, new system prompt).
+        case restored(RequestID, Rebuilt)
+        /// The context was written to a cache file: its bytes, and the seconds it took.
+        case contextSaved(RequestID, bytes: Int, seconds: Double)
         /// The context after a job that may have changed it (sent after that job's own events).
         case context(RequestID, ContextContents)
         case error(RequestID, String)
@@ -153,7 +175,7 @@ public final class Engine: @unchecked Sendable {
         let queuedAt: Double
         var isBackground: Bool {
             switch job {
-            case .classify(_, .background), .prepareSentiment: return true
+            case .classify(_, .background), .prepareSentiment, .saveContext: return true
             default: return false
             }
         }
@@ -213,12 +235,13 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Stops the engine thread after the current job (cancelling it) and waits for it, so the caller
-    /// may read the session afterwards without racing the engine.
+    /// may read the session afterwards without racing the engine. A context cache write that is queued
+    /// still runs (after a cancelled reply: the cut reply is in the context it writes).
     public func shutdown() {
         stopRequested.store(true, ordering: .releasing)  // a reply in progress stops after its token
         lock.lock()
         stopping = true
-        jobs.removeAll()
+        jobs.removeAll { if case .saveContext = $0.job { return false } else { return true } }
         urgentWaiting.store(1, ordering: .releasing)  // a background classification in progress gives way
         lock.signal()
         while !finished { lock.wait() }
@@ -247,6 +270,12 @@ public final class Engine: @unchecked Sendable {
         while true {
             lock.lock()
             while jobs.isEmpty && !stopping { lock.wait() }
+            if stopping, let save = jobs.firstIndex(where: { if case .saveContext = $0.job { return true } else { return false } }) {
+                let last = jobs.remove(at: save)
+                lock.unlock()
+                perform(last)
+                continue
+            }
             if stopping {
                 finished = true
                 lock.broadcast()
@@ -296,10 +325,21 @@ public final class Engine: @unchecked Sendable {
         case .reset:
             session.reset()
             reportContext(id)
-        case .restore(let exchanges, let prompt):
+        case .restore(let exchanges, let prompt, let saved):
             session.systemPrompt = prompt
-            rebuild(exchanges, id: id)
+            rebuild(exchanges, savedContext: saved, id: id)
             reportContext(id)
+        case .saveContext(let path):
+            let start = monotonicSeconds()
+            do {
+                let bytes = try ContextCacheFile.write(session.cache, tokens: session.tokens, identity: cacheIdentity, to: path,
+                                                       interrupt: { [unowned self] in !isStopping && urgentWaiting.load(ordering: .acquiring) > 0 })
+                post(.contextSaved(id, bytes: bytes, seconds: monotonicSeconds() - start))
+            } catch ForwardError.interrupted {
+                requeue(queued)  // written again, whole, once the urgent work is done
+            } catch {
+                post(.error(id, "context cache: \(error)"))
+            }
         case .prepareSentiment:
             do {
                 try classifier?.preparePrefix(interrupt: { [unowned self] in urgentWaiting.load(ordering: .acquiring) > 0 })
@@ -332,12 +372,27 @@ public final class Engine: @unchecked Sendable {
         post(.context(id, ContextContents(exchanges: session.exchanges, tokens: session.tokens, contextSize: session.cache.contextSize)))
     }
 
-    /// Re-prefills `exchanges`, keeping a quarter of the context free for the next turns.
-    private func rebuild(_ exchanges: [ChatSession.Exchange], id: RequestID) {
+    /// What a context cache file must have been computed from to be read into this engine's context.
+    private var cacheIdentity: ContextCacheFile.Identity { ContextCacheFile.Identity(model: loaded, cache: session.cache) }
+
+    /// Re-prefills `exchanges`, keeping a quarter of the context free for the next turns, and reading
+    /// what it can from the context cache file `savedContext`.
+    private func rebuild(_ exchanges: [ChatSession.Exchange], savedContext: String?, id: RequestID) {
         let start = monotonicSeconds()
+        var problem: String?
+        var saved: ContextCacheFile?
+        if let savedContext {
+            do {
+                saved = try ContextCacheFile(path: savedContext, expecting: cacheIdentity)
+            } catch {
+                problem = "\(error)"
+            }
+        }
         do {
-            let dropped = try session.restore(exchanges, budget: session.cache.contextSize * 3 / 4)
-            post(.restored(id, tokens: session.cache.count, seconds: monotonicSeconds() - start, droppedMessages: dropped))
+            let done = try session.restore(exchanges, budget: session.cache.contextSize * 3 / 4, reusing: saved)
+            post(.restored(id, Rebuilt(tokens: session.cache.count, reusedTokens: done.reusedTokens, seconds: monotonicSeconds() - start,
+                                       droppedMessages: done.droppedMessages,
+                                       savedContextProblem: problem ?? done.savedContextProblem.map(\.description))))
         } catch {
             post(.error(id, "\(error)"))
         }

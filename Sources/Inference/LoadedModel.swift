@@ -16,6 +16,8 @@ public final class LoadedModel {
     public let pool: ThreadPool
     public let contextSize: Int
     public let loadSeconds: Double
+    /// `ModelSource.fingerprint`, taken once at load.
+    public let fingerprint: UInt64
     /// Sampling when no option says otherwise: a folder's `generation_config.json` over Qwen2.5-Instruct's.
     public let samplerDefaults: SamplerSettings
 
@@ -58,6 +60,7 @@ public final class LoadedModel {
         }
         generator = TextGenerator(model: model, tokenizer: tokenizer, extraStopTokens: stops)
         template = try? ChatTemplate(tokenizer: tokenizer, templateSource: source.chatTemplateSource)
+        fingerprint = source.fingerprint
         loadSeconds = monotonicSeconds() - start
     }
 

@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import Kernels
 import ModelFiles
@@ -48,6 +49,30 @@ public enum ModelSource {
                 }
             }
         }
+    }
+
+    /// What identifies the weights without reading them: every file's size and header (metadata, tensor
+    /// table), the config a folder's shape comes from, and each tensor's type as the engine holds it (a
+    /// folder quantised at load is another model). A saved context cache is used only with the model it
+    /// was computed from.
+    public var fingerprint: UInt64 {
+        var hash = Fingerprint()
+        switch self {
+        case .gguf(let file):
+            hash.combine(file.fileSize)
+            hash.combine(file.headerBytes)
+        case .huggingFace(let weights, _):
+            for file in weights.folder.files {
+                hash.combine(file.fileSize)
+                hash.combine(file.headerBytes)
+            }
+            if let config = FileManager.default.contents(atPath: weights.path + "/config.json") { hash.combine([UInt8](config)) }
+        }
+        for tensor in tensorTypes {
+            hash.combine(tensor.type.rawValue)
+            hash.combine(tensor.bytes)
+        }
+        return hash.value
     }
 
     /// llama.cpp's name for the file's type (`general.file_type`, "Q4_K_M"), when the file says.

@@ -16,6 +16,8 @@ public final class GGUFFile: @unchecked Sendable {
     public let tensors: [GGUFTensorInfo]
     public let alignment: Int
     public let fileSize: Int
+    /// Where the tensor data begins: everything before it is the header, the metadata and the tensor table.
+    public let dataStart: Int
     private let mapping: MappedFile
     private let tensorIndex: [String: Int]
 
@@ -154,8 +156,13 @@ public final class GGUFFile: @unchecked Sendable {
             throw reader.error("tensor '\(b.name)'", "data overlaps tensor '\(a.name)'")
         }
         self.tensors = tensors
+        self.dataStart = min(dataStart, fileSize)
         tensorIndex = index
     }
+
+    /// The header, metadata and tensor table: what identifies the file's contents without reading its
+    /// weights (a cache made from the model checks it).
+    public var headerBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: mapping.bytes[..<dataStart]) }
 
     private static func readValue(_ reader: inout ByteReader, typeID: UInt32, field: String, allowArray: Bool) throws -> GGUFValue {
         switch typeID {

@@ -57,6 +57,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The `__metadata__` strings (e.g. `format: pt`).
     public let metadata: [String: String]
     public let fileSize: Int
+    /// Where the tensor data begins (after the 8-byte length and the JSON header).
+    public let dataStart: Int
     private let mapping: MappedFile
     private let index: [String: Int]
 
@@ -67,6 +69,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     public convenience init(path: String) throws {
         try self.init(mapping: MappedFile(path: path))
     }
+
+    /// The length prefix and the JSON header: every tensor's name, type, shape and place.
+    public var headerBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: mapping.bytes[..<dataStart]) }
 
     init(mapping: MappedFile) throws {
         self.mapping = mapping
@@ -109,6 +114,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.metadata = metadata
 
         let dataStart = 8 + headerLength
+        self.dataStart = dataStart
         let dataBytes = fileSize - dataStart
         var tensors: [SafetensorsTensor] = []
         for (name, value) in object where name != "__metadata__" {

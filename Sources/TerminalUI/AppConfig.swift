@@ -21,13 +21,35 @@ public struct AppConfig: Equatable {
     public var statsPane: Bool?
     /// Qwen3: whether the model thinks before answering (`think = off` answers at once, as `/think off`).
     public var thinking: Bool?
+    /// Bytes the saved chats' context caches may take (`context_cache = 2G`; 0 or `off`: none are kept).
+    public var contextCacheBudget: Int?
     /// Problems found, one line each, naming the file and line.
     public var problems: [String] = []
 
     public static let keys = ["model", "theme", "threads", "ctx_size", "temp", "top_k", "top_p", "min_p", "repeat_penalty",
-                              "max_tokens", "system", "mouse", "stats", "think"]
+                              "max_tokens", "system", "mouse", "stats", "think", "context_cache"]
 
     public init() {}
+
+    /// "2G", "512M", "100K", "1048576", "0" or "off" (binary units), up to 1 TiB.
+    static func byteSize(_ text: String) -> Int? {
+        let value = text.trimmingCharacters(in: .whitespaces).uppercased()
+        if value == "OFF" { return 0 }
+        let units: [Character: Double] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024, "T": 1024 * 1024 * 1024 * 1024]
+        var digits = Substring(value)
+        if digits.hasSuffix("B"), digits.count > 1, units[digits[digits.index(before: digits.index(before: digits.endIndex))]] != nil {
+            digits = digits.dropLast()
+        }
+        var scale = 1.0
+        if let last = digits.last, let unit = units[last] {
+            scale = unit
+            digits = digits.dropLast()
+        }
+        guard let number = Double(digits), number.isFinite, number >= 0 else { return nil }
+        let bytes = number * scale
+        guard bytes <= Double(1 << 40) else { return nil }
+        return Int(bytes)
+    }
 
     public static func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let base = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
@@ -84,6 +106,10 @@ public struct AppConfig: Equatable {
             case "mouse": mouse = flag(key, value)
             case "stats": statsPane = flag(key, value)
             case "think": thinking = flag(key, value)
+            case "context_cache":
+                if let bytes = Self.byteSize(value) { contextCacheBudget = bytes } else {
+                    problem(key, "expected a size such as 2G, 500M or off, got \(value)")
+                }
             default: problem(key, "unknown setting (known: \(Self.keys.joined(separator: ", ")))")
             }
         }

@@ -100,6 +100,32 @@ public final class KVCache {
         UnsafeRawPointer(values + layer * contextSize * width * precision.bytesPerValue)
     }
 
+    /// The memory that holds positions `0 ..< count`, as pieces in a fixed order (per layer its keys, per
+    /// key head for F16 keys, then its values). The pieces depend on the layout and `count`, not on the
+    /// context size: what a saved context writes, and reads back into a cache of any context that holds
+    /// `count` positions. F16 keys come in whole blocks of 16 positions; the slots past `count` are never read.
+    public func storage(positions count: Int) -> [UnsafeMutableRawBufferPointer] {
+        let count = min(max(0, count), contextSize)
+        let bytesPerValue = precision.bytesPerValue
+        var pieces: [UnsafeMutableRawBufferPointer] = []
+        for layer in 0 ..< layerCount {
+            switch precision {
+            case .f32:
+                pieces.append(UnsafeMutableRawBufferPointer(start: keys + layer * contextSize * width * bytesPerValue,
+                                                            count: count * width * bytesPerValue))
+            case .f16:
+                let blocks = (count + 15) / 16
+                for h in 0 ..< headCount {
+                    pieces.append(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: keyBlocks(layer: layer, head: h)),
+                                                                count: blocks * 16 * headSize * 2))
+                }
+            }
+            pieces.append(UnsafeMutableRawBufferPointer(start: values + layer * contextSize * width * bytesPerValue,
+                                                        count: count * width * bytesPerValue))
+        }
+        return pieces
+    }
+
     /// Forgets positions from `newCount` on (e.g. to drop a cut-off reply or reuse a shared prefix).
     public func truncate(to newCount: Int) {
         count = min(count, max(0, newCount))

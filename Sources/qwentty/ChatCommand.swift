@@ -89,6 +89,8 @@ struct ChatCommand: ParsableCommand {
         chatOptions.quantizeTo = quantizeTo
         chatOptions.thinking = !noThink && config.thinking != false
         chatOptions.sessions = noSave ? nil : store
+        let cacheBudget = config.contextCacheBudget ?? ContextCacheStore.defaultBudget
+        chatOptions.contextCache = noSave || cacheBudget == 0 ? nil : ContextCacheStore(environment: environment, budget: cacheBudget)
         let chat = ChatController(engine: engine, options: chatOptions)
         if let (saved, file) = resumed {
             chat.open(saved, from: file)

@@ -100,8 +100,8 @@ extension BenchCommand {
                 _ = poll(&fds, 1, 1000)
                 for event in engine.drainEvents() {
                     switch event {
-                    case .restored(let id, let tokens, _, _) where id == restoreID:
-                        historyTokens = tokens
+                    case .restored(let id, let rebuilt) where id == restoreID:
+                        historyTokens = rebuilt.tokens
                         break restoring
                     case .error(_, let message): throw UserFacingError(message)
                     default: break

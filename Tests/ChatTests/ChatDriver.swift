@@ -14,11 +14,12 @@ final class ChatDriver {
 
     init(model: String = TestPaths.fixture("tiny-qwen2-f32.gguf"), contextSize: Int = 256, maxReplyTokens: Int = 8,
          systemPrompt: String? = "Be brief.", sampler: SamplerSettings = .greedy, sessions: SessionStore? = nil,
-         thinking: Bool = true) throws {
+         contextCache: ContextCacheStore? = nil, thinking: Bool = true) throws {
         let loaded = try LoadedModel(path: model, threads: 2, contextSize: contextSize)
         let engine = try Engine(loaded: loaded, samplerSettings: sampler, systemPrompt: systemPrompt, maxReplyTokens: maxReplyTokens)
         var options = ChatController.Options(modelPath: model)
         options.sessions = sessions
+        options.contextCache = contextCache
         options.thinking = thinking
         chat = ChatController(engine: engine, options: options)
         collect()
