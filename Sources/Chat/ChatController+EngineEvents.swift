@@ -38,7 +38,7 @@ extension ChatController {
             guard rebuilt.tokens > 0 || rebuilt.droppedMessages > 0 else { break }
             var note: String
             if rebuilt.reusedTokens > 0 {
-                note = String(format: "Context restored: %d tokens, %d read from its cache and %d prefilled, in %.2f s.",
+                note = String(format: "Context rebuilt: %d tokens (%d read from its cache, %d prefilled) in %.2f s.",
                               rebuilt.tokens, rebuilt.reusedTokens, rebuilt.tokens - rebuilt.reusedTokens, rebuilt.seconds)
             } else {
                 note = String(format: "Context rebuilt: %d tokens in %.1f s.", rebuilt.tokens, rebuilt.seconds)

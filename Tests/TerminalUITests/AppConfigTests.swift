@@ -52,7 +52,7 @@ final class AppConfigTests: XCTestCase {
         XCTAssertEqual(config.problems, ["cfg: top_p: expected a number above 0 and at most 1 (1 disables), got 2",
                                          "cfg: max_tokens: expected a whole number of tokens, at least 1, got 0",
                                          "cfg: threads: expected 1…256, got many",
-                                         "cfg: colour: unknown setting (known: model, theme, threads, ctx_size, temp, top_k, top_p, min_p, repeat_penalty, max_tokens, system, mouse, stats, think)"])
+                                         "cfg: colour: unknown setting (known: model, theme, threads, ctx_size, temp, top_k, top_p, min_p, repeat_penalty, max_tokens, system, mouse, stats, think, context_cache)"])
         XCTAssertEqual(AppConfig.load(path: "/nonexistent/qwentty/config"), AppConfig(), "no file: defaults, no complaint")
     }
 }

@@ -35,7 +35,7 @@ final class ChatScreenTests: XCTestCase {
     /// U+FFFD where it stands, in the input and in the message sent.
     func testAPasteWithInvalidUTF8KeepsEveryValidCharacter() throws {
         let home = try scratchHome("e2e-bytes")
-        try start("--no-save", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
+        try start("--no-save", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
         _ = try waitFor("the chat") { $0.contains("Enter sends") }
         let file = home + "/paste.bin"
         let bytes: [UInt8] = Array("hello ".utf8) + [0xFF, 0xFE, 0xC3] + Array(" world ".utf8) + [0xE2, 0x82] + Array(" end".utf8)
@@ -61,7 +61,7 @@ final class ChatScreenTests: XCTestCase {
         let binary = Bundle.main.bundleURL.appendingPathComponent("qwentty").path
         try tmux(["kill-session", "-t", session])
         try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "30", "-c", TestPaths.packageRoot.path,
-                  "env XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config QWENTTY_DEBUG_CRASH=1 TERM=xterm-256color "
+                  "env XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config QWENTTY_DEBUG_CRASH=1 TERM=xterm-256color "
                       + "\(binary) chat --resume; echo QWENTTY-EXITED $?; read -r line; echo \"READ[$line]\"; sleep 60"])
         try tmux(["set-option", "-s", "exit-empty", "off"])
         let after = try waitFor("the crash") { $0.contains("QWENTTY-EXITED") }
@@ -76,7 +76,7 @@ final class ChatScreenTests: XCTestCase {
 
     func testChatInTmux() throws {
         let home = try scratchHome("e2e")
-        let environment = "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config"
+        let environment = "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config"
         // The test runner sets NO_COLOR; the first run goes without it to see the theme's colours.
         try start("--seed 1", environment: "-u NO_COLOR " + environment)
         try tmux(["set", "-g", "set-clipboard", "on"])
@@ -198,7 +198,7 @@ final class ChatScreenTests: XCTestCase {
     /// context, and the transcript says so.
     func testFullContextIsTrimmedAndTheChatGoesOn() throws {
         let home = try scratchHome("e2e-trim")
-        try start("-c 256 -n 48 --seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+        try start("-c 256 -n 48 --seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config",
                   width: 100, height: 40)
         _ = try waitFor("the start screen") { $0.contains("Enter sends") }
         for i in 1 ... 6 {
@@ -221,7 +221,7 @@ final class ChatScreenTests: XCTestCase {
         // The setting is saved with the chat: a resumed chat samples as it did.
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
-        try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
+        try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
         _ = try waitFor("the resumed chat") { $0.contains("Context rebuilt") }
         try type("/show")
         _ = try waitFor("the saved setting back") { $0.contains("max_tokens 8 · ctx 4096") }
@@ -239,7 +239,7 @@ final class ChatScreenTests: XCTestCase {
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
         // The chat's context is saved with it: resumed on a run at 4096, the model is loaded again at 512
         // (on its own thread) and the conversation rebuilt there.
-        try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
+        try start("--resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config", width: 100, height: 40)
         let resumed = try waitFor("the chat at its own context") { $0.contains("context 512 tokens") && $0.contains("Context rebuilt") }
         XCTAssertTrue(resumed.contains("with a 512-token context"), resumed)
         try tmux(["send-keys", "-t", session, "C-d"])
@@ -261,7 +261,7 @@ final class ChatScreenTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
         try store.save(chat, to: store.newPath(startedAt: Date()))
 
-        try start("-m \(model) --resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+        try start("-m \(model) --resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config",
                   width: 100, height: 30)
         var s = try waitFor("the folded thinking") { $0.contains("Context rebuilt") && $0.contains("▸ thought: 6 words (/think show unfolds)") }
         XCTAssertTrue(s.contains("Because air scatters blue light most."), s)
@@ -278,7 +278,7 @@ final class ChatScreenTests: XCTestCase {
         try tmux(["send-keys", "-t", session, "C-d"])
         _ = try waitFor("a clean exit") { $0.contains("QWENTTY-EXITED 0") }
         // Saved with the chat: the resumed chat still has thinking off.
-        try start("-m \(model) --resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+        try start("-m \(model) --resume", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config",
                   width: 100, height: 30)
         _ = try waitFor("the resumed chat") { $0.contains("Context rebuilt") }
         try type("/think")
@@ -291,7 +291,7 @@ final class ChatScreenTests: XCTestCase {
     /// `kill -INT` leaves through the normal exit (terminal restored, bracketed paste off).
     func testPasteInjectionAndKillINT() throws {
         let home = try scratchHome("e2e-hostile")
-        try start("--seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
+        try start("--seed 1", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config", width: 100, height: 30)
         _ = try waitFor("the start screen") { $0.contains("Enter sends") }
         // What a terminal sends for a paste of "safe␛[201~\rinjected": the inner end marker and CR are text.
         try tmux(["send-keys", "-t", session, "-l", "\u{1B}[200~safe text\u{1B}[201~\rinjected\u{1B}[201~"])

@@ -35,7 +35,7 @@ final class RealModelChatTests: XCTestCase {
             try? terminal.tmux(["kill-server"])
             try? FileManager.default.removeItem(atPath: home)
         }
-        try terminal.start("-m \(TestPaths.realModel) --temp 0", environment: "XDG_STATE_HOME=\(home)/state XDG_CONFIG_HOME=\(home)/config",
+        try terminal.start("-m \(TestPaths.realModel) --temp 0", environment: "XDG_STATE_HOME=\(home)/state XDG_CACHE_HOME=\(home)/cache XDG_CONFIG_HOME=\(home)/config",
                            width: 160, height: 60)
         _ = try terminal.waitFor("the start screen", seconds: 120) { $0.contains("Enter sends") && $0.contains("eval rate") }
         try terminal.type("Write a Python class that implements a hash map with separate chaining, with put, get, remove and resize methods and a docstring for each.")
