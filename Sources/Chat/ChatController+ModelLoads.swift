@@ -71,7 +71,7 @@ extension ChatController {
         var note = "Model \(model.name) (\(model.weightTypes)) from \(load.request.path), context \(model.contextSize) tokens"
         if load.request.contextSize > model.contextSize { note += " (the model's maximum)" }
         notice(note + String(format: ", loaded in %.0f ms.", model.loadSeconds * 1000))
-        noteTemplate()
+        noteModel()
         if !conversation.exchanges.isEmpty { rebuildContext(opening: opening) }
         saveSession()
     }

@@ -138,7 +138,7 @@ public final class ChatController {
             settings.thinking = false
             sendSettings()
         }
-        noteTemplate()
+        noteModel()
     }
 
     // MARK: State the screen reads
@@ -203,13 +203,15 @@ public final class ChatController {
 
     // MARK: Commands
 
-    /// Sends a user message; its badge comes first (it is short), then the reply.
+    /// Sends a user message. The reply comes first; the message's badge is background work, made once
+    /// the engine is idle (after the reply, or between two layers of a later job it gives way to), so it
+    /// never delays a reply's first token.
     public func send(_ text: String) throws {
         try refuseWhileBusy()
         let user = conversation.append(.user, text, status: .complete)
-        if engine.hasSentiment { badgeRequests[engine.enqueue(.classify(text, .normal))] = user }
         let message = conversation.append(.assistant, "", status: .streaming)
         startReply(engine.enqueue(.send(ExchangeID(user.value), text)), into: message)
+        if engine.hasSentiment { badgeRequests[engine.enqueue(.classify(text, .background))] = user }
     }
 
     /// Esc: stops the reply in progress after its current token, or gives up a model load. False when
@@ -437,9 +439,11 @@ public final class ChatController {
         engine.enqueue(.configure(settings.sampler, maxReplyTokens: settings.maxReplyTokens, thinking: settings.thinking))
     }
 
-    /// A model whose chat template qwentty does not render says so when it is loaded.
-    func noteTemplate() {
+    /// What is unusual about a model is said when it is loaded: a chat template qwentty does not render,
+    /// badges from the short sentiment prompt or none.
+    func noteModel() {
         if let warning = engine.template.warning { notice("Chat template: " + warning + ".") }
+        if let note = engine.sentimentNote { notice(note) }
     }
 
     func sessionStore() throws -> SessionStore {

@@ -20,6 +20,12 @@ import Transformer
 /// leave it: the system prompt stays, the rest is prefilled again at its new positions (exact, unlike
 /// shifting cached keys), and the reply goes on. Half the context is kept, so that the next trim is
 /// far away; `onTrim` reports each one.
+///
+/// A trim can be prepared ahead (`prepareTrim`, in the engine's idle time): once the conversation passes
+/// three quarters of the context, what the next trim will keep — the system turn and the newest exchanges
+/// that fit in half of it — is prefilled into a second cache, in chunks that give way to a new message
+/// and keep what they finished. The trim then copies those positions over and prefills only what came
+/// after them: the same tokens at the same positions as a re-prefill, without the pause.
 public final class ChatSession {
     public let generator: TextGenerator
     public let template: ChatTemplate
@@ -41,12 +47,33 @@ public final class ChatSession {
     public var systemPrompt: String?
     /// Qwen3 only: whether the model may think before answering (an empty think block disables it).
     public var thinking: Bool
+    /// The second cache a trim is prepared in, made the first time one is (a chat that never fills its
+    /// context never touches its memory).
+    private var spare: KVCache?
+    /// The trim being prepared: the exchange it keeps first, the tokens it keeps (system turn, then the
+    /// history from that exchange on), and how many of them `spare` holds.
+    private var plannedTrim: (firstKept: ExchangeID, tokens: [Int32], prepared: Int)?
+    /// Tokens prefilled per step of `prepareTrim`: each step is kept when a later one is interrupted.
+    static let trimChunk = 128
+
+    /// How far the next trim is prepared: what the stats pane shows ("next trim ready").
+    public struct TrimReadiness: Sendable, Equatable {
+        /// Messages the trim will drop.
+        public let droppedMessages: Int
+        /// Of the tokens it keeps, how many are prefilled in the second cache already.
+        public let preparedTokens: Int
+        public let tokens: Int
+        public var isReady: Bool { preparedTokens == tokens }
+    }
 
     /// A trim: the oldest messages leave the model's context and the rest is prefilled again. Reported
     /// twice: before the prefill (`seconds` nil), so a screen can say why the reply pauses, and after it.
     public struct ContextTrim: Sendable, Equatable {
         public let droppedMessages: Int
+        /// Tokens prefilled at the trim (what the reply waits for).
         public let prefilledTokens: Int
+        /// Tokens taken from the trim prepared ahead (`prepareTrim`) instead of prefilled.
+        public let preparedTokens: Int
         public let seconds: Double?
     }
 
@@ -232,6 +259,11 @@ public final class ChatSession {
         func keptLength(_ k: Int) -> Int { systemLength + all.count - (starts[k] + closing.count) }
         var k = 1
         while k < exchanges, keptLength(k) > cache.contextSize / 2 { k += 1 }
+        // A trim prepared ahead keeps what it planned, as long as that leaves a quarter of the context free.
+        if let plan = plannedTrim, let planned = self.exchanges.firstIndex(of: plan.firstKept), planned >= 1,
+           keptLength(planned) <= cache.contextSize * 3 / 4 {
+            k = planned
+        }
         guard keptLength(k) < cache.contextSize else { return nil }
 
         let began = monotonicSeconds()
@@ -240,10 +272,20 @@ public final class ChatSession {
         let historyLength = k == exchanges ? 0 : starts[exchanges] - shift
         let feedEnd = fed ? kept.count : historyLength
         let unchanged = min(systemLength, feedEnd)  // the system turn keeps its positions and its cache
-        onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: nil))
-        cache.truncate(to: unchanged)
+        // What the prepared trim holds of the kept tokens (at the same positions): copied, not prefilled.
+        var ready = unchanged
+        if let plan = plannedTrim, spare != nil {
+            ready = max(unchanged, min(plan.prepared, zip(plan.tokens, kept[..<feedEnd]).prefix { $0 == $1 }.count))
+        }
+        onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - ready, preparedTokens: ready - unchanged, seconds: nil))
+        if ready > unchanged, let spare {
+            cache.copyPositions(ready, from: spare)
+        } else {
+            cache.truncate(to: unchanged)
+        }
+        plannedTrim = nil  // the next trim keeps other exchanges at other positions
         do {
-            try generator.model.forward(Array(kept[unchanged ..< feedEnd]), cache: cache)
+            if ready < feedEnd { try generator.model.forward(Array(kept[ready ..< feedEnd]), cache: cache) }
         } catch {
             reset()  // the cache no longer matches anything: start over rather than lie
             throw error
@@ -251,8 +293,58 @@ public final class ChatSession {
         tokens = Array(kept[..<historyLength])
         turnStarts = k == exchanges ? [] : [0] + starts[(k + 1) ..< exchanges].map { $0 - shift }
         self.exchanges.removeFirst(k)
-        onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - unchanged, seconds: monotonicSeconds() - began))
+        onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - ready, preparedTokens: ready - unchanged,
+                           seconds: monotonicSeconds() - began))
         return Array(kept[historyLength...])
+    }
+
+    /// The trim the next one will be, as far as it can be known before the next message: the index of the
+    /// first exchange it keeps, and the tokens it keeps (the system turn, then the history from that
+    /// exchange on). Nil while the conversation is under three quarters of the context, or when the trim
+    /// would keep no whole exchange (the system turn alone needs no preparing). A plan under way stands
+    /// while it keeps at most 5/8 of the context, so that the replies after it do not throw its work away.
+    private func nextTrim() -> (keep: Int, tokens: [Int32])? {
+        let size = cache.contextSize
+        guard cache.count == tokens.count, tokens.count > size * 3 / 4, turnStarts.count >= 2 else { return nil }
+        func keptLength(_ k: Int) -> Int { systemLength + tokens.count - (turnStarts[k] + closing.count) }
+        var k = 1
+        if let plan = plannedTrim, let planned = exchanges.firstIndex(of: plan.firstKept), planned >= 1,
+           keptLength(planned) <= size * 5 / 8 {
+            k = planned
+        } else {
+            while k < turnStarts.count, keptLength(k) > size / 2 { k += 1 }
+            guard k < turnStarts.count else { return nil }
+        }
+        return (k, Array(tokens[..<systemLength]) + tokens[(turnStarts[k] + closing.count)...])
+    }
+
+    /// How far the next trim is prepared; nil when none is near.
+    public var trimReadiness: TrimReadiness? {
+        guard let next = nextTrim() else { return nil }
+        let prepared = plannedTrim.map { min($0.prepared, zip($0.tokens, next.tokens).prefix { $0 == $1 }.count) } ?? 0
+        return TrimReadiness(droppedMessages: 2 * next.keep, preparedTokens: prepared, tokens: next.tokens.count)
+    }
+
+    /// Prefills what the next trim keeps into the second cache, going on from what an earlier call
+    /// prepared as far as the conversation has not changed under it. `interrupt` is checked between
+    /// layers: when it fires, `ForwardError.interrupted` is thrown and the finished chunks are kept. Does
+    /// nothing when no trim is near.
+    public func prepareTrim(interrupt: (() -> Bool)? = nil) throws {
+        guard let next = nextTrim() else {
+            plannedTrim = nil
+            return
+        }
+        let spare = self.spare ?? generator.model.makeCache(contextSize: cache.contextSize)
+        self.spare = spare
+        var done = plannedTrim.map { min($0.prepared, zip($0.tokens, next.tokens).prefix { $0 == $1 }.count) } ?? 0
+        plannedTrim = (exchanges[next.keep], next.tokens, done)
+        while done < next.tokens.count {
+            spare.truncate(to: done)
+            let end = min(done + Self.trimChunk, next.tokens.count)
+            try generator.model.forward(Array(next.tokens[done ..< end]), cache: spare, interrupt: interrupt)
+            done = end
+            plannedTrim?.prepared = done
+        }
     }
 
     /// Forgets the conversation (the cache is reused).

@@ -11,10 +11,10 @@ import Transformer
 /// locked queue plus a self-pipe: every event also writes one byte to `wakeDescriptor`, which the UI
 /// `poll()`s together with stdin, then `drainEvents()`.
 ///
-/// Scheduling: jobs run in the order they were queued, except `.classify(_, .background)` (a finished
-/// reply's badge), which runs only when nothing else is waiting. A background classification that is
-/// running when other work arrives is interrupted between two layers, put back, and finished later, so a
-/// new message never waits for the previous reply's badge. Cancelling (Esc) sets an atomic flag that the
+/// Scheduling: jobs run in the order they were queued, except background work (the chat's badges, the
+/// sentiment prompt's prefill, context cache writes, prepared trims), which runs only when nothing else is
+/// waiting. Background work that is running when other work arrives is interrupted between two layers,
+/// put back, and finished later, so a message never waits for a badge or a write. Cancelling (Esc) sets an atomic flag that the
 /// decode loop checks between tokens; the cut reply stays in the conversation, marked as cut, and the KV
 /// cache stays consistent.
 public final class Engine: @unchecked Sendable {
@@ -26,7 +26,8 @@ public final class Engine: @unchecked Sendable {
 
     /// How urgent a classification is.
     public enum Priority: Sendable {
-        /// In queue order, like any job: a user's message, whose badge comes before the reply.
+        /// In queue order, like any job (`qwentty sentiment`'s measurements; the chat's badges are all
+        /// background work, so that no badge delays a reply).
         case normal
         /// Only when the engine is otherwise idle, and interrupted by any other job.
         case background
@@ -63,6 +64,11 @@ public final class Engine: @unchecked Sendable {
         /// badge costs what every later one does. Queued by the engine itself at start, as background work,
         /// in chunks: an interruption keeps what is done.
         case prepareSentiment
+        /// Prefill what the next trim keeps into a second cache (`ChatSession.prepareTrim`), so the trim does
+        /// not pause the reply it falls in. Queued by the engine itself after a job leaves the context past
+        /// three quarters full, as background work in chunks: a message that arrives meanwhile goes first,
+        /// and the preparation goes on from where it was afterwards.
+        case prepareTrim
     }
 
     /// What a `.restore` did.
@@ -82,7 +88,7 @@ public final class Engine: @unchecked Sendable {
     /// A reply's first token: what the screen shows while the rest streams.
     public struct FirstToken: Sendable {
         /// From queueing the request to this token: what the user waited, including any job that ran
-        /// before it (the message's own badge).
+        /// before it (a reply still running, a background job finishing the layer it was in).
         public let waitSeconds: Double
         /// The turn's prefill: tokens and seconds (from the job's start to the first token).
         public let promptTokens: Int
@@ -113,10 +119,13 @@ public final class Engine: @unchecked Sendable {
         public let exchanges: [ExchangeID]
         public let tokens: [Int32]
         public let contextSize: Int
-        public init(exchanges: [ExchangeID], tokens: [Int32], contextSize: Int) {
+        /// How far the next trim is prepared, once one is near (nil before).
+        public let nextTrim: ChatSession.TrimReadiness?
+        public init(exchanges: [ExchangeID], tokens: [Int32], contextSize: Int, nextTrim: ChatSession.TrimReadiness? = nil) {
             self.exchanges = exchanges
             self.tokens = tokens
             self.contextSize = contextSize
+            self.nextTrim = nextTrim
         }
     }
 
@@ -146,8 +155,11 @@ public final class Engine: @unchecked Sendable {
     /// The engine thread's own: read only in tests, once the engine is idle or shut down.
     let session: ChatSession
     let classifier: SentimentClassifier?
-    /// Whether badges can be computed (the classifier's labels are in the vocabulary).
+    /// Whether badges can be computed (a sentiment prompt fits the model, and its labels are in the
+    /// vocabulary).
     public var hasSentiment: Bool { classifier != nil }
+    /// A line for the chat when badges are not what they usually are: the short prompt, or none, and why.
+    public let sentimentNote: String?
     /// The chat template replies are made with.
     public var template: ChatTemplate { session.template }
     public var contextSize: Int { session.cache.contextSize }
@@ -160,6 +172,10 @@ public final class Engine: @unchecked Sendable {
     public let initialSystemPrompt: String?
     private var samplerSettings: SamplerSettings
     private var maxReplyTokens: Int
+    /// Whether trims are prepared in idle time (tests turn it off to compare with the re-prefill).
+    private let preparesTrims: Bool
+    /// A `.prepareTrim` is queued (the engine thread's own).
+    private var trimPreparationQueued = false
     /// Readable whenever events are waiting.
     public var wakeDescriptor: Int32 { wakePipe.readDescriptor }
     private let wakePipe: WakePipe
@@ -175,7 +191,7 @@ public final class Engine: @unchecked Sendable {
         let queuedAt: Double
         var isBackground: Bool {
             switch job {
-            case .classify(_, .background), .prepareSentiment, .saveContext: return true
+            case .classify(_, .background), .prepareSentiment, .saveContext, .prepareTrim: return true
             default: return false
             }
         }
@@ -191,21 +207,22 @@ public final class Engine: @unchecked Sendable {
     private var thread: Thread?
 
     /// `prepareSentiment`: queue `.prepareSentiment` at start (tests turn it off to see a cold classifier).
+    /// `prepareTrims`: prepare the next trim in idle time (`.prepareTrim`).
     public init(loaded: LoadedModel, samplerSettings: SamplerSettings, systemPrompt: String? = nil,
-                maxReplyTokens: Int = 512, sentimentPrompt: SentimentPrompt = .builtIn, prepareSentiment: Bool = true) throws {
+                maxReplyTokens: Int = 512, prepareSentiment: Bool = true, prepareTrims: Bool = true) throws {
         guard let template = loaded.template else {
             throw ChatTemplate.TemplateError.noChatTokens
         }
         self.loaded = loaded
         self.samplerSettings = samplerSettings
         self.maxReplyTokens = maxReplyTokens
+        preparesTrims = prepareTrims
         initialSamplerSettings = samplerSettings
         initialMaxReplyTokens = maxReplyTokens
         initialSystemPrompt = systemPrompt
         session = ChatSession(generator: loaded.generator, template: template, contextSize: loaded.contextSize,
                               systemPrompt: systemPrompt, thinking: true)
-        classifier = try? SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
-                                              prompt: sentimentPrompt)
+        (classifier, sentimentNote) = SentimentClassifier.forChat(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
         wakePipe = try WakePipe()
         let thread = Thread { [weak self] in self?.serve() }
         thread.name = "qwentty-engine"
@@ -348,6 +365,18 @@ public final class Engine: @unchecked Sendable {
             } catch {
                 post(.error(id, "sentiment: \(error)"))
             }
+        case .prepareTrim:
+            do {
+                try session.prepareTrim(interrupt: { [unowned self] in isStopping || urgentWaiting.load(ordering: .acquiring) > 0 })
+                trimPreparationQueued = false
+                reportContext(id)
+            } catch ForwardError.interrupted {
+                requeue(queued)  // finished chunks are kept
+                reportContext(id)
+            } catch {
+                trimPreparationQueued = false
+                post(.error(id, "preparing the next trim: \(error)"))
+            }
         }
     }
 
@@ -368,8 +397,16 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
+    /// Reports the context after a job that may have changed it, and queues the next trim's preparation
+    /// when one is near and not ready.
     private func reportContext(_ id: RequestID) {
-        post(.context(id, ContextContents(exchanges: session.exchanges, tokens: session.tokens, contextSize: session.cache.contextSize)))
+        let readiness = session.trimReadiness
+        post(.context(id, ContextContents(exchanges: session.exchanges, tokens: session.tokens, contextSize: session.cache.contextSize,
+                                          nextTrim: readiness)))
+        if preparesTrims, !trimPreparationQueued, let readiness, !readiness.isReady {
+            trimPreparationQueued = true
+            enqueue(.prepareTrim)
+        }
     }
 
     /// What a context cache file must have been computed from to be read into this engine's context.

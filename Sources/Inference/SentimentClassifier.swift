@@ -53,8 +53,8 @@ public final class SentimentClassifier {
     public let labelWords: [[[Int32]]]
     /// See `defaultWindow` (smaller only when the model's context is).
     public let window: Int
-    /// Examples in the cached prefix: all of the prompt's, unless the model's context is too small.
-    public let examplesUsed: Int
+    /// Positions this classifier's cache holds: the fixed prompt, a message window and the answer.
+    public let contextNeeded: Int
     private let model: QwenModel
     private let tokenizer: QwenTokenizer
     private let cache: KVCache
@@ -82,31 +82,49 @@ public final class SentimentClassifier {
         }
         suffixTokens = [template.endOfTurn] + template.turnSeparator + template.generationPrompt(thinking: false)
         let longestWord = labelWords.joined().map(\.count).max() ?? 1
-        // Examples are dropped from the end while the prompt would leave less than a short message's room
-        // in the model's context: only tiny test models have so little (real Qwen files have ≥ 32k).
-        let room = max(4, min(window, 64))
-        var examples = prompt.examples
-        var prefix = Self.prefix(prompt, examples: examples, template: template, tokenizer: tokenizer)
-        while !examples.isEmpty, prefix.count + room + suffixTokens.count + longestWord > model.maxContext {
-            examples.removeLast()
-            prefix = Self.prefix(prompt, examples: examples, template: template, tokenizer: tokenizer)
-        }
-        prefixTokens = prefix
-        examplesUsed = examples.count
-        self.window = max(4, min(window, model.maxContext - prefix.count - suffixTokens.count - longestWord))
+        prefixTokens = Self.prefix(prompt, template: template, tokenizer: tokenizer)
+        self.window = max(4, min(window, model.maxContext - prefixTokens.count - suffixTokens.count - longestWord))
         let context = prefixTokens.count + self.window + suffixTokens.count + longestWord
         guard context <= model.maxContext else {
             throw ClassifierError.promptTooLong(tokens: context, contextSize: model.maxContext)
         }
+        contextNeeded = context
         cache = model.makeCache(contextSize: context)
+    }
+
+    /// The classifier a chat uses, and a line for the chat when it is not the usual one. The built-in
+    /// prompt, when its cache (the prompt, a whole message window and the answer) fits the positions the
+    /// model was loaded with and takes at most a quarter of the context it was trained for; otherwise the
+    /// short built-in prompt (definitions, no examples: less accurate, see the README); otherwise none, and
+    /// the line says why there are no badges.
+    public static func forChat(model: QwenModel, tokenizer: QwenTokenizer,
+                               template: ChatTemplate) -> (classifier: SentimentClassifier?, note: String?) {
+        let room = min(model.maxContext, model.config.trainedContext)
+        var fullProblem = ""
+        do {
+            let full = try SentimentClassifier(model: model, tokenizer: tokenizer, template: template, prompt: .builtIn)
+            if full.window == defaultWindow, full.contextNeeded <= model.config.trainedContext / 4 { return (full, nil) }
+            fullProblem = "the full one needs \(full.contextNeeded) positions, more than a quarter of this model's \(model.config.trainedContext)"
+        } catch ClassifierError.promptTooLong(let tokens, _) {
+            fullProblem = "the full one needs \(tokens) positions and this model has \(room)"
+        } catch {
+            return (nil, "No sentiment badges: \(error).")
+        }
+        do {
+            let short = try SentimentClassifier(model: model, tokenizer: tokenizer, template: template, prompt: .short)
+            return (short, "Sentiment badges use the short prompt, without examples (\(fullProblem)): they are less accurate.")
+        } catch ClassifierError.promptTooLong(let tokens, _) {
+            return (nil, "No sentiment badges: even the short sentiment prompt needs \(tokens) positions and this model has \(room).")
+        } catch {
+            return (nil, "No sentiment badges: \(error).")
+        }
     }
 
     /// System turn, the examples as earlier exchanges (answered by their label's first word), and the
     /// start of the user turn up to the message.
-    private static func prefix(_ prompt: SentimentPrompt, examples: [SentimentPrompt.Example], template: ChatTemplate,
-                               tokenizer: QwenTokenizer) -> [Int32] {
+    private static func prefix(_ prompt: SentimentPrompt, template: ChatTemplate, tokenizer: QwenTokenizer) -> [Int32] {
         var prefix = template.turn(ChatTurn(role: .system, content: prompt.instruction))
-        for example in examples {
+        for example in prompt.examples {
             let answer = prompt.labels.first { $0.name == example.label }?.words.first ?? example.label
             prefix += template.turn(ChatTurn(role: .user, content: prompt.request + example.text))
             prefix += template.generationPrompt(thinking: false) + tokenizer.encode(answer) + [template.endOfTurn] + template.turnSeparator

@@ -44,4 +44,9 @@ extension SentimentPrompt {
             Example("Nothing works and nobody cares.", "Negative"),
         ]
     )
+
+    /// The built-in prompt without its worked examples: the instruction's label definitions only. For a
+    /// model whose context the full prompt does not fit, or would take more than a quarter of
+    /// (`SentimentClassifier.forChat`); its accuracy is in the README beside the full prompt's.
+    public static let short = SentimentPrompt(instruction: builtIn.instruction, request: builtIn.request, labels: builtIn.labels)
 }

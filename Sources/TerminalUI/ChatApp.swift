@@ -133,7 +133,10 @@ public final class ChatApp {
             _ = poll(&fds, 3, 250)
             if chatTerminationSignal != 0 { break }
             var changed = readKeys()
-            if chat.poll() { changed = true }
+            if chat.poll() {
+                changed = true
+                stats.nextTrim = chat.context.nextTrim
+            }
             if applyChatEvents() { changed = true }
             if monotonicSeconds() - lastSample > 1 {
                 stats.sampleMemory()
@@ -211,7 +214,8 @@ public final class ChatApp {
     static func trimNote(_ trim: ChatSession.ContextTrim) -> String {
         "The context was full: the oldest \(trim.droppedMessages) messages left the model's memory (they stay on screen and in "
             + "the saved chat; -c N keeps more)"
-            + (trim.prefilledTokens > 0 ? "; reading the other \(trim.prefilledTokens) tokens again." : ".")
+            + (trim.preparedTokens > 0 ? "; \(trim.preparedTokens) tokens were prepared while you typed" : "")
+            + (trim.prefilledTokens > 0 ? "; reading \(trim.preparedTokens > 0 ? "the last" : "the other") \(trim.prefilledTokens) tokens again." : ".")
     }
 
     // MARK: Keys

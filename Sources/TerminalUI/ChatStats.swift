@@ -12,6 +12,8 @@ public struct ChatStats {
     public var loadSeconds = 0.0
     public var contextUsed = 0
     public var contextSize = 0
+    /// How far the next trim is prepared, once one is near (the chat's `context.nextTrim`).
+    public var nextTrim: ChatSession.TrimReadiness?
     public var rssBytes = 0
     public var peakRSSBytes = 0
     public var availableBytes = 0
@@ -83,6 +85,7 @@ public struct ChatStats {
             rows.append(("tokens", "\(s.promptTokens) in · \(s.evalTokens) out"))
         }
         rows.append(("context", "\(contextUsed) / \(contextSize)"))
+        if let nextTrimText { rows.append(("next trim", nextTrimText)) }
         rows.append(("RSS", Self.mebibytes(rssBytes)))
         rows.append(("peak RSS", Self.mebibytes(peakRSSBytes)))
         rows.append(("available", Self.mebibytes(availableBytes)))
@@ -92,6 +95,12 @@ public struct ChatStats {
         rows.append(("quant", quant))
         rows.append(("load", String(format: "%.0f ms", loadSeconds * 1000)))
         return rows
+    }
+
+    /// "ready", or how much of it is prepared ("40 %"); nil when no trim is near.
+    var nextTrimText: String? {
+        guard let trim = nextTrim else { return nil }
+        return trim.isReady ? "ready" : "\(trim.preparedTokens * 100 / max(1, trim.tokens)) %"
     }
 
     static func mebibytes(_ bytes: Int) -> String {
@@ -108,7 +117,7 @@ public struct ChatStats {
             items.append(String(format: "prompt eval %.0f tok/s", first.promptTokensPerSecond))
             items.append(String(format: "first token %.0f ms", first.waitSeconds * 1000))
         }
-        items.append("context \(contextUsed)/\(contextSize)")
+        items.append("context \(contextUsed)/\(contextSize)" + (nextTrimText.map { " · next trim " + $0 } ?? ""))
         items.append("RSS \(rssBytes >> 20)/\(peakRSSBytes >> 20) MiB")
         items.append("\(threads) threads")
         items.append(quant)

@@ -126,6 +126,19 @@ public final class KVCache {
         return pieces
     }
 
+    /// Takes positions `0 ..< count` from `other`, a cache of the same layout, and holds exactly those: how a
+    /// trim prepared in a second cache is handed over (a copy, not a swap, so whoever holds this cache
+    /// mid-reply goes on with it).
+    public func copyPositions(_ count: Int, from other: KVCache) {
+        precondition(other.layerCount == layerCount && other.width == width && other.headCount == headCount
+                     && other.precision == precision && count <= min(contextSize, other.contextSize, other.count),
+                     "copyPositions: caches of different layouts")
+        for (to, from) in zip(storage(positions: count), other.storage(positions: count)) {
+            to.copyMemory(from: UnsafeRawBufferPointer(from))
+        }
+        self.count = count
+    }
+
     /// Forgets positions from `newCount` on (e.g. to drop a cut-off reply or reuse a shared prefix).
     public func truncate(to newCount: Int) {
         count = min(count, max(0, newCount))

@@ -27,6 +27,8 @@ struct SentimentCommand: ParsableCommand {
     var prompt: String?
     @Option(help: "Comma-separated labels, with a plain instruction and no examples (default: the built-in prompt's).")
     var labels: String?
+    @Flag(help: "The short built-in prompt (its definitions, no examples): what the chat uses on a model whose context the full one does not suit.")
+    var shortPrompt = false
     @Flag(help: "Prefill the whole prompt for every text (for measuring what the prefix cache saves).")
     var noPrefixCache = false
     @OptionGroup var threadsOption: ThreadsOption
@@ -36,8 +38,16 @@ struct SentimentCommand: ParsableCommand {
         guard let template = loaded.template else {
             throw UserFacingError("\(loaded.source.path): the model has no chat format, which the sentiment prompt needs")
         }
-        let classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template,
-                                                 prompt: try chosenPrompt())
+        let classifier: SentimentClassifier
+        if let prompt = try chosenPrompt() {
+            classifier = try SentimentClassifier(model: loaded.model, tokenizer: loaded.tokenizer, template: template, prompt: prompt)
+        } else {
+            // The chat's own choice, and its word when it is not the full prompt.
+            let chosen = SentimentClassifier.forChat(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
+            guard let made = chosen.classifier else { throw UserFacingError("\(loaded.source.path): \(chosen.note ?? "no sentiment prompt fits this model")") }
+            if let note = chosen.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+            classifier = made
+        }
         // The fixed prompt once, before the clock starts: each latency shown is then one message's.
         if !noPrefixCache { try classifier.preparePrefix() }
         if let eval { return try evaluate(classifier, path: eval) }
@@ -72,12 +82,14 @@ struct SentimentCommand: ParsableCommand {
         }
     }
 
-    private func chosenPrompt() throws -> SentimentPrompt {
-        if let prompt {
-            guard labels == nil else { throw UserFacingError("--prompt and --labels both name the labels: use one") }
-            return try SentimentPrompt.load(path: prompt)
+    /// The prompt the options name; nil: the built-in one the chat would use.
+    private func chosenPrompt() throws -> SentimentPrompt? {
+        guard [prompt != nil, labels != nil, shortPrompt].filter({ $0 }).count <= 1 else {
+            throw UserFacingError("--prompt, --labels and --short-prompt each choose the prompt: use one")
         }
-        guard let labels else { return .builtIn }
+        if let prompt { return try SentimentPrompt.load(path: prompt) }
+        if shortPrompt { return .short }
+        guard let labels else { return nil }
         let names = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let list = names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
         return SentimentPrompt(instruction: "You are a sentiment classifier. Read the user's message and answer with exactly one word: \(list).",

@@ -40,6 +40,55 @@ final class ChatControllerTests: XCTestCase {
         XCTAssertEqual(try store.load(path).conversation, driver.chat.conversation, "saved as it stands")
     }
 
+    /// No badge comes before a reply: the reply's first token is the first thing a message gets, its own
+    /// badge and the reply's follow (background work). The tiny fixture's context does not suit the full
+    /// sentiment prompt, and the chat says once that it uses the short one.
+    func testNoBadgeComesBeforeTheReply() throws {
+        let driver = try ChatDriver()
+        XCTAssertTrue(driver.chat.hasSentiment)
+        XCTAssertEqual(driver.notices.filter { $0.hasPrefix("Sentiment badges use the short prompt") }.count, 1, "\(driver.notices)")
+        for text in ["hello there", "and again"] {
+            driver.clearNotices()
+            try driver.send(text)
+            driver.settle()
+            let firstToken = driver.events.firstIndex { if case .firstToken = $0 { return true } else { return false } }
+            let badges = driver.events.indices.filter { if case .sentimentMeasured = driver.events[$0] { return true } else { return false } }
+            XCTAssertEqual(badges.count, 2, "the message's and the reply's")
+            XCTAssertLessThan(try XCTUnwrap(firstToken), try XCTUnwrap(badges.first), "the reply's first token came first")
+            XCTAssertTrue(driver.notices.allSatisfy { !$0.hasPrefix("Sentiment badges") }, "said once, at load")
+        }
+        let messages = driver.chat.conversation.messages
+        XCTAssertTrue(messages.allSatisfy { $0.sentiment != nil }, "every message has its badge")
+    }
+
+    /// Past three quarters of the context the engine prepares the next trim in idle time (the chat's
+    /// context report says how far), and the trim that comes takes it instead of prefilling.
+    func testTheNextTrimIsPreparedWhileTheUserTypes() throws {
+        let driver = try ChatDriver(contextSize: 256)
+        var sent = 0
+        while driver.chat.context.nextTrim == nil, sent < 40 {
+            sent += 1
+            try driver.send("Message number \(sent): tell me more about it")
+            driver.settle()
+        }
+        XCTAssertNotNil(driver.chat.context.nextTrim, "the context passed three quarters")
+        driver.wait(until: { driver.chat.context.nextTrim?.isReady == true })
+        let ready = try XCTUnwrap(driver.chat.context.nextTrim)
+        XCTAssertTrue(ready.isReady, "prepared in idle time: \(ready)")
+        var trims: [ChatSession.ContextTrim] = []
+        while trims.isEmpty, sent < 60 {
+            sent += 1
+            driver.clearNotices()
+            try driver.send("Message number \(sent): tell me more about it")
+            driver.settle()
+            trims = driver.events.compactMap { if case .contextTrimmed(let trim) = $0, trim.seconds != nil { return trim } else { return nil } }
+        }
+        let trim = try XCTUnwrap(trims.first)
+        XCTAssertEqual(trim.droppedMessages, ready.droppedMessages)
+        XCTAssertGreaterThan(trim.preparedTokens, 0, "\(trim)")
+        assertMemoryMatches(driver.chat, "after a prepared trim")
+    }
+
     /// A save that fails (here the sessions folder cannot be made: a file is in its way) is said once,
     /// and every later change tries again: once the way is clear the chat is saved, and says so.
     func testAFailedSaveIsTriedAgain() throws {

@@ -607,4 +607,23 @@ extension CommandLineTests {
             XCTAssertLessThan(gap ?? .infinity, 0.05, "\(label): step \(split) is not a near-tie: \(top)")
         }
     }
+
+    /// The sentiment prompt follows the model's context: on the tiny fixture (512 positions) the short
+    /// prompt is used, and said; on a 256-position model even that does not fit, and one line says there
+    /// are no badges and why.
+    func testTheSentimentPromptFollowsTheModelsContext() throws {
+        let short = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "fine"])
+        XCTAssertEqual(short.status, 0, short.stderr)
+        XCTAssertTrue(short.stderr.contains("Sentiment badges use the short prompt, without examples (the full one needs"), short.stderr)
+        XCTAssertEqual(short.stdout.split(separator: "\n").count, 1, short.stdout)
+        let small = try CraftedModelFile.rewrite("tiny-qwen2-f32.gguf", as: "context-256") { metadata in
+            metadata = metadata.map { $0.0 == "qwen2.context_length" ? ($0.0, .uint32(256)) : $0 }
+        }
+        defer { try? FileManager.default.removeItem(atPath: small) }
+        let none = try qwentty(["sentiment", "-m", small, "fine"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("No sentiment badges: even the short sentiment prompt needs"), none.stderr)
+        XCTAssertTrue(none.stderr.contains("this model has 256"), none.stderr)
+        XCTAssertEqual(none.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, none.stderr)
+    }
 }
