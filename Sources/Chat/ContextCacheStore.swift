@@ -1,5 +1,6 @@
 import Essentials
 import Foundation
+import Inference
 
 /// Where saved chats' context caches are kept: `$XDG_CACHE_HOME/qwentty/contexts/` (by default
 /// `~/.cache/qwentty/contexts/`), one `ContextCacheFile` per saved chat, named after the chat's file. It is
@@ -36,16 +37,28 @@ public struct ContextCacheStore: Sendable {
         try AtomicFile.makeDirectory(directory)
     }
 
-    /// Removes the cache of the chat saved at `sessionPath` (its chat was deleted), if there is one.
+    /// Removes the cache of the chat saved at `sessionPath` (its chat was deleted), and its prepared trim,
+    /// if there are any.
     public func remove(forSession sessionPath: String) {
-        unlink(path(forSession: sessionPath))
+        let path = path(forSession: sessionPath)
+        unlink(path)
+        unlink(ContextCacheFile.preparedTrimPath(besides: path))
+    }
+
+    /// The saved chat a file in the folder belongs to: its name less `.kv` (and `.next-trim`).
+    private static func stem(of name: String) -> String {
+        var stem = name.hasSuffix(".kv") ? String(name.dropLast(3)) : name
+        if stem.hasSuffix(".next-trim") { stem = String(stem.dropLast(".next-trim".count)) }
+        return stem
     }
 
     /// Brings the folder within the budget: files of chats no longer in `sessions` first, then the
-    /// least recently written, never `keeping` (the one just written). Returns the paths removed.
+    /// least recently written, never `keeping` (the one just written) nor its prepared trim. Returns the
+    /// paths removed.
     @discardableResult
     public func evict(keeping: String?, sessions: SessionStore?) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let kept = keeping.map { [$0, ContextCacheFile.preparedTrimPath(besides: $0)] } ?? []
         var files: [(path: String, bytes: Int, modified: Date, orphan: Bool)] = []
         for name in names where name.hasSuffix(".kv") || name.hasSuffix(".kv.partial") {
             let path = directory + "/" + name
@@ -58,7 +71,7 @@ public struct ContextCacheStore: Sendable {
                 guard modified < Date(timeIntervalSinceNow: -3600) else { continue }
                 orphan = true
             } else {
-                let stem = (name as NSString).deletingPathExtension
+                let stem = Self.stem(of: name)
                 orphan = sessions.map { !FileManager.default.fileExists(atPath: $0.directory + "/" + stem + ".json") } ?? false
             }
             files.append((path, (attributes[.size] as? Int) ?? 0, modified, orphan))
@@ -66,7 +79,7 @@ public struct ContextCacheStore: Sendable {
         var total = files.reduce(0) { $0 + $1.bytes }
         var removed: [String] = []
         // Orphans first, then oldest first.
-        for file in files.sorted(by: { ($0.orphan ? 0 : 1, $0.modified) < ($1.orphan ? 0 : 1, $1.modified) }) where file.path != keeping {
+        for file in files.sorted(by: { ($0.orphan ? 0 : 1, $0.modified) < ($1.orphan ? 0 : 1, $1.modified) }) where !kept.contains(file.path) {
             guard file.orphan || total > budget else { break }
             if unlink(file.path) == 0 {
                 total -= file.bytes

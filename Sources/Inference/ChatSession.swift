@@ -21,9 +21,9 @@ import Transformer
 /// shifting cached keys), and the reply goes on. Half the context is kept, so that the next trim is
 /// far away; `onTrim` reports each one.
 ///
-/// A trim can be prepared ahead (`prepareTrim`, in the engine's idle time): once the conversation passes
-/// three quarters of the context, what the next trim will keep — the system turn and the newest exchanges
-/// that fit in half of it — is prefilled into a second cache, in chunks that give way to a new message
+/// A trim can be prepared ahead (`prepareTrim`, in the engine's idle time): once the conversation is within
+/// a quarter of the context of its next trim, what that trim will keep — the system turn and the newest
+/// exchanges, about half the context by the time it comes — is prefilled into a second cache, in chunks that give way to a new message
 /// and keep what they finished. The trim then copies those positions over and prefills only what came
 /// after them: the same tokens at the same positions as a re-prefill, without the pause.
 public final class ChatSession {
@@ -53,6 +53,9 @@ public final class ChatSession {
     /// The trim being prepared: the exchange it keeps first, the tokens it keeps (system turn, then the
     /// history from that exchange on), and how many of them `spare` holds.
     private var plannedTrim: (firstKept: ExchangeID, tokens: [Int32], prepared: Int)?
+    /// The room a message's reply is given before a trim (the last `send`'s: its limit, at most a quarter of
+    /// the context), which says where the next trim comes.
+    private var replyRoom: Int
     /// Tokens prefilled per step of `prepareTrim`: each step is kept when a later one is interrupted.
     static let trimChunk = 128
 
@@ -110,6 +113,7 @@ public final class ChatSession {
         self.generator = generator
         self.template = template
         cache = generator.model.makeCache(contextSize: contextSize)
+        replyRoom = cache.contextSize / 4
         self.systemPrompt = systemPrompt
         self.thinking = thinking
     }
@@ -149,7 +153,8 @@ public final class ChatSession {
         if tokens.isEmpty { systemLength = system.count }
         var prompt = pendingTokens(forUserText: text)
         // Room for the prompt and a fair part of the reply; trimming now is cheaper than in mid-reply.
-        if cache.count + prompt.count + min(maxTokens, cache.contextSize / 4) > cache.contextSize,
+        replyRoom = min(max(0, maxTokens), cache.contextSize / 4)
+        if cache.count + prompt.count + replyRoom > cache.contextSize,
            let rest = try trimOldest(inProgress: prompt, fed: false, onTrim: onTrim) {
             prompt = rest
         }
@@ -300,19 +305,23 @@ public final class ChatSession {
 
     /// The trim the next one will be, as far as it can be known before the next message: the index of the
     /// first exchange it keeps, and the tokens it keeps (the system turn, then the history from that
-    /// exchange on). Nil while the conversation is under three quarters of the context, or when the trim
-    /// would keep no whole exchange (the system turn alone needs no preparing). A plan under way stands
-    /// while it keeps at most 5/8 of the context, so that the replies after it do not throw its work away.
+    /// exchange on). The trim comes when a message and its reply's room (`replyRoom`) no longer fit, and
+    /// leaves about half the context: so it drops the oldest exchanges that hold at least that point less
+    /// half the context, however long the history is when the plan is made. Nil until the conversation is
+    /// within a quarter of the context of that point, or when the trim would keep no whole exchange (the
+    /// system turn alone needs no preparing). A plan under way stands while the trim can still use it.
     private func nextTrim() -> (keep: Int, tokens: [Int32])? {
         let size = cache.contextSize
-        guard cache.count == tokens.count, tokens.count > size * 3 / 4, turnStarts.count >= 2 else { return nil }
+        let trimPoint = size - replyRoom
+        guard cache.count == tokens.count, tokens.count > trimPoint - size / 4, turnStarts.count >= 2 else { return nil }
         func keptLength(_ k: Int) -> Int { systemLength + tokens.count - (turnStarts[k] + closing.count) }
         var k = 1
         if let plan = plannedTrim, let planned = exchanges.firstIndex(of: plan.firstKept), planned >= 1,
-           keptLength(planned) <= size * 5 / 8 {
+           keptLength(planned) <= size * 11 / 16 {
             k = planned
         } else {
-            while k < turnStarts.count, keptLength(k) > size / 2 { k += 1 }
+            let drop = trimPoint - size / 2
+            while k < turnStarts.count, turnStarts[k] + closing.count - systemLength < drop { k += 1 }
             guard k < turnStarts.count else { return nil }
         }
         return (k, Array(tokens[..<systemLength]) + tokens[(turnStarts[k] + closing.count)...])
@@ -347,6 +356,39 @@ public final class ChatSession {
         }
     }
 
+    /// The prepared part of the next trim, to be saved beside the context (`ContextCacheFile`), so a chat
+    /// resumed near its trim does not prepare it again; nil when nothing beyond the system turn is prepared.
+    public var preparedTrim: (tokens: [Int32], cache: KVCache)? {
+        guard let plan = plannedTrim, let spare, plan.prepared > systemLength, exchanges.contains(plan.firstKept) else { return nil }
+        return (Array(plan.tokens[..<plan.prepared]), spare)
+    }
+
+    /// Takes a prepared trim saved by an earlier run (`preparedTrim`) as the plan for the next trim, as far
+    /// as its tokens are what that trim would keep of this conversation (the system turn, then the history
+    /// from one of its exchanges on); false when they are not, or the file cannot be read.
+    @discardableResult
+    public func adoptPreparedTrim(_ file: ContextCacheFile) -> Bool {
+        guard turnStarts.count >= 2, cache.count == tokens.count, file.tokens.count > systemLength,
+              file.tokens.starts(with: tokens[..<systemLength]) else { return false }
+        var best: (keep: Int, shared: Int)?
+        for k in 1 ..< turnStarts.count {
+            let kept = tokens[(turnStarts[k] + closing.count)...]
+            let shared = systemLength + zip(file.tokens[systemLength...], kept).prefix { $0 == $1 }.count
+            if shared > systemLength, shared > best?.shared ?? 0 { best = (k, shared) }
+        }
+        guard let best else { return false }
+        let spare = self.spare ?? generator.model.makeCache(contextSize: cache.contextSize)
+        self.spare = spare
+        do {
+            try file.load(into: spare)
+        } catch {
+            return false
+        }
+        let kept = Array(tokens[..<systemLength]) + tokens[(turnStarts[best.keep] + closing.count)...]
+        plannedTrim = (exchanges[best.keep], kept, best.shared)
+        return true
+    }
+
     /// Forgets the conversation (the cache is reused).
     public func reset() {
         cache.truncate(to: 0)
@@ -354,6 +396,7 @@ public final class ChatSession {
         turnStarts = []
         exchanges = []
         systemLength = 0
+        plannedTrim = nil
     }
 
     /// Takes back exchange `id` and every exchange after it, so it can be edited or regenerated; false

@@ -57,7 +57,8 @@ public final class Engine: @unchecked Sendable {
         /// matches; when it does not, `Rebuilt.savedContextProblem` says why.
         case restore([ChatSession.Exchange], systemPrompt: String?, savedContext: String? = nil)
         /// Write the context's keys and values to a cache file (`ContextCacheFile`), so the chat resumes
-        /// without a prefill. Background work: a message that arrives meanwhile goes first, and the write
+        /// without a prefill, and the next trim as far as it is prepared beside it
+        /// (`ContextCacheFile.preparedTrimPath`). Background work: a message that arrives meanwhile goes first, and the write
         /// starts over after it.
         case saveContext(String)
         /// Prefill the sentiment classifier's fixed prompt (824 tokens, seconds on a small CPU), so the first
@@ -65,8 +66,8 @@ public final class Engine: @unchecked Sendable {
         /// in chunks: an interruption keeps what is done.
         case prepareSentiment
         /// Prefill what the next trim keeps into a second cache (`ChatSession.prepareTrim`), so the trim does
-        /// not pause the reply it falls in. Queued by the engine itself after a job leaves the context past
-        /// three quarters full, as background work in chunks: a message that arrives meanwhile goes first,
+        /// not pause the reply it falls in. Queued by the engine itself after a job leaves the context
+        /// near its next trim, as background work in chunks: a message that arrives meanwhile goes first,
         /// and the preparation goes on from where it was afterwards.
         case prepareTrim
     }
@@ -349,8 +350,17 @@ public final class Engine: @unchecked Sendable {
         case .saveContext(let path):
             let start = monotonicSeconds()
             do {
-                let bytes = try ContextCacheFile.write(session.cache, tokens: session.tokens, identity: cacheIdentity, to: path,
-                                                       interrupt: { [unowned self] in !isStopping && urgentWaiting.load(ordering: .acquiring) > 0 })
+                let interrupt = { [unowned self] in !isStopping && urgentWaiting.load(ordering: .acquiring) > 0 }
+                var bytes = try ContextCacheFile.write(session.cache, tokens: session.tokens, identity: cacheIdentity, to: path,
+                                                       interrupt: interrupt)
+                // The next trim as far as it is prepared, so that a resume near it does not prepare it again.
+                let trimPath = ContextCacheFile.preparedTrimPath(besides: path)
+                if let trim = session.preparedTrim {
+                    bytes += try ContextCacheFile.write(trim.cache, tokens: trim.tokens, identity: cacheIdentity, to: trimPath,
+                                                        interrupt: interrupt)
+                } else {
+                    unlink(trimPath)
+                }
                 post(.contextSaved(id, bytes: bytes, seconds: monotonicSeconds() - start))
             } catch ForwardError.interrupted {
                 requeue(queued)  // written again, whole, once the urgent work is done
@@ -427,6 +437,12 @@ public final class Engine: @unchecked Sendable {
         }
         do {
             let done = try session.restore(exchanges, budget: session.cache.contextSize * 3 / 4, reusing: saved)
+            // A trim prepared before the chat was saved is taken up where it still fits; otherwise it is
+            // prepared again in idle time (a shortcut only: nothing to say when it cannot be used).
+            if let savedContext, done.reusedTokens > 0,
+               let trim = try? ContextCacheFile(path: ContextCacheFile.preparedTrimPath(besides: savedContext), expecting: cacheIdentity) {
+                session.adoptPreparedTrim(trim)
+            }
             post(.restored(id, Rebuilt(tokens: session.cache.count, reusedTokens: done.reusedTokens, seconds: monotonicSeconds() - start,
                                        droppedMessages: done.droppedMessages,
                                        savedContextProblem: problem ?? done.savedContextProblem.map(\.description))))

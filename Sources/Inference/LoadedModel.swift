@@ -64,20 +64,20 @@ public final class LoadedModel {
         loadSeconds = monotonicSeconds() - start
     }
 
-    /// Refuses, before anything is allocated, a model whose weights, KV caches (the chat's and the
-    /// classifier's) and scratch would not fit in the memory the system has available: the shape comes
+    /// Refuses, before anything is allocated, a model whose weights, KV caches (the chat's, the second one a
+    /// trim is prepared in, and the classifier's) and scratch would not fit in the memory the system has available: the shape comes
     /// from the file's metadata, and a 1 MB file can ask for gigabytes. One line names every figure.
     static func checkMemory(source: ModelSource, config: ModelConfig, context: Int, maxContext: Int, threads: Int,
                             cachePrecision: KVCache.Precision = .f16, available: Int = ProcessMemory.availableBytes) throws {
         let weights = Double(source.tensorTypes.reduce(0) { $0 + $1.bytes })
-        let cache = KVCache.bytes(layerCount: config.layerCount, contextSize: context, width: config.kvWidth, precision: cachePrecision)
+        let cache = 2 * KVCache.bytes(layerCount: config.layerCount, contextSize: context, width: config.kvWidth, precision: cachePrecision)
             + KVCache.bytes(layerCount: config.layerCount, contextSize: maxContext, width: config.kvWidth, precision: cachePrecision)
         let scratch = QwenModel.scratchBytes(config: config, maxContext: maxContext, threads: threads)
         let total = weights + cache + scratch
         guard available > 0, total > Double(available) else { return }  // 0: /proc/meminfo unreadable
         throw ModelFileError(path: source.path, field: "memory", problem: 
             "running this model needs about \(formatBytes(total)) (weights \(formatBytes(weights)), KV caches "
-            + "\(formatBytes(cache)) for \(context) + \(maxContext) positions, scratch \(formatBytes(scratch))) but "
+            + "\(formatBytes(cache)) for 2 × \(context) + \(maxContext) positions, scratch \(formatBytes(scratch))) but "
             + "\(formatBytes(available)) is available; lower --ctx-size or use a smaller model")
     }
 

@@ -29,6 +29,14 @@ struct BenchCommand: ParsableCommand {
     var json = false
     @Flag(help: "Measure sentiment latency (20-token message, with and without the prefix cache) and a chat turn's time to first token instead.")
     var sentiment = false
+    @Flag(help: "Replay a long chat through the chat itself (badges, trims, saving, the context cache), then quit, resume and send one more: the time of every turn. -n is the reply limit.")
+    var chat = false
+    @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "With --chat: the chat's context size (default 1024).")
+    var ctxSize: Int?
+    @Option(help: "With --chat: messages before the quit and resume.")
+    var turns = 16
+    @Option(help: "With --chat: seconds between a reply and the next message (the user reading and typing).")
+    var gap = 4.0
 
     struct Result: Codable {
         let test: String
@@ -63,10 +71,17 @@ struct BenchCommand: ParsableCommand {
         guard !(prefillSizes.isEmpty && decodeLengths.isEmpty) else { throw ValidationError("-p and -n must not both be 0") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
         guard depth >= 0 else { throw ValidationError("-d must not be negative") }
+        guard turns >= 1, turns <= 10_000 else { throw ValidationError("--turns must be from 1 to 10000") }
+        guard gap.isFinite, gap >= 0, gap <= 3600 else { throw ValidationError("--gap must be from 0 to 3600 seconds") }
+        if let ctxSize, !(SamplingParameter.minimumContext ... Self.maxTokens).contains(ctxSize) {
+            throw ValidationError("-c must be from \(SamplingParameter.minimumContext) to \(Self.maxTokens)")
+        }
+        guard !(chat && sentiment) else { throw ValidationError("--chat and --sentiment are separate benchmarks: choose one") }
     }
 
     func run() throws {
         if sentiment { return try runSentiment() }
+        if chat { return try runChat() }
         let longest = max(prefillSizes.max() ?? 0, decodeLengths.max() ?? 0)
         let context = depth + longest + 16
         let loaded = try LoadedModel(path: modelOption.resolvedPath(), threads: threadsOption.threads, contextSize: context,

@@ -61,7 +61,7 @@ final class ChatControllerTests: XCTestCase {
         XCTAssertTrue(messages.allSatisfy { $0.sentiment != nil }, "every message has its badge")
     }
 
-    /// Past three quarters of the context the engine prepares the next trim in idle time (the chat's
+    /// Near a trim (a quarter of the context before it) the engine prepares it in idle time (the chat's
     /// context report says how far), and the trim that comes takes it instead of prefilling.
     func testTheNextTrimIsPreparedWhileTheUserTypes() throws {
         let driver = try ChatDriver(contextSize: 256)
@@ -71,7 +71,7 @@ final class ChatControllerTests: XCTestCase {
             try driver.send("Message number \(sent): tell me more about it")
             driver.settle()
         }
-        XCTAssertNotNil(driver.chat.context.nextTrim, "the context passed three quarters")
+        XCTAssertNotNil(driver.chat.context.nextTrim, "a trim is near")
         driver.wait(until: { driver.chat.context.nextTrim?.isReady == true })
         let ready = try XCTUnwrap(driver.chat.context.nextTrim)
         XCTAssertTrue(ready.isReady, "prepared in idle time: \(ready)")

@@ -14,9 +14,10 @@ final class ChatDriver {
 
     init(model: String = TestPaths.fixture("tiny-qwen2-f32.gguf"), contextSize: Int = 256, maxReplyTokens: Int = 8,
          systemPrompt: String? = "Be brief.", sampler: SamplerSettings = .greedy, sessions: SessionStore? = nil,
-         contextCache: ContextCacheStore? = nil, thinking: Bool = true) throws {
+         contextCache: ContextCacheStore? = nil, thinking: Bool = true, prepareTrims: Bool = true) throws {
         let loaded = try LoadedModel(path: model, threads: 2, contextSize: contextSize)
-        let engine = try Engine(loaded: loaded, samplerSettings: sampler, systemPrompt: systemPrompt, maxReplyTokens: maxReplyTokens)
+        let engine = try Engine(loaded: loaded, samplerSettings: sampler, systemPrompt: systemPrompt, maxReplyTokens: maxReplyTokens,
+                                prepareTrims: prepareTrims)
         var options = ChatController.Options(modelPath: model)
         options.sessions = sessions
         options.contextCache = contextCache

@@ -17,7 +17,7 @@ final class LoadedModelTests: XCTestCase {
                                                          available: 1 << 20)) { error in
             let message = "\(error)"
             XCTAssertFalse(message.contains("\n"), message)
-            for part in ["needs about", "weights", "KV caches", "4096 + 4096 positions", "1.0 MiB is available", "lower --ctx-size"] {
+            for part in ["needs about", "weights", "KV caches", "2 × 4096 + 4096 positions", "1.0 MiB is available", "lower --ctx-size"] {
                 XCTAssertTrue(message.contains(part), "'\(part)' missing from: \(message)")
             }
         }

@@ -4,9 +4,9 @@ import Transformer
 import XCTest
 @testable import Inference
 
-/// A trim prepared ahead (`ChatSession.prepareTrim`, the engine's idle time): once the conversation passes
-/// three quarters of the context, what the next trim keeps is prefilled into a second cache; the trim
-/// then copies it over. It must keep exactly the tokens it planned, at the same positions, with a cache
+/// A trim prepared ahead (`ChatSession.prepareTrim`, the engine's idle time): once the conversation is
+/// within a quarter of the context of its next trim, what that trim keeps is prefilled into a second
+/// cache; the trim then copies it over. It must keep exactly the tokens it planned, at the same positions, with a cache
 /// equal to a fresh prefill of them, and survive interruptions and messages sent in between.
 final class PreparedTrimTests: XCTestCase {
     private func session(contextSize: Int) throws -> (LoadedModel, ChatSession) {
@@ -15,8 +15,8 @@ final class PreparedTrimTests: XCTestCase {
         return (loaded, ChatSession(generator: loaded.generator, template: template, contextSize: contextSize, systemPrompt: "Be brief."))
     }
 
-    /// Sends numbered messages until a trim is near (the conversation is past three quarters of the
-    /// context), none of them trimming; returns how many were sent.
+    /// Sends numbered messages until a trim is near (the conversation is within a quarter of the context
+    /// of it), none of them trimming; returns how many were sent.
     private func fillUntilATrimIsNear(_ chat: ChatSession, _ sampler: inout Sampler, from first: Int = 1) throws -> Int {
         var sent = first - 1
         while chat.trimReadiness == nil {
@@ -25,8 +25,8 @@ final class PreparedTrimTests: XCTestCase {
             _ = try chat.send("Message number \(sent): tell me more about it", sampler: &sampler, maxTokens: 16,
                               onTrim: { _ in trimmed = true }) { _ in true }
             XCTAssertFalse(trimmed, "message \(sent) trimmed before the trim was near")
-            XCTAssertLessThan(sent, first + 40, "the conversation never came near a trim")
-            if sent >= first + 40 { break }
+            XCTAssertLessThan(sent, first + 60, "the conversation never came near a trim")
+            if sent >= first + 60 { break }
         }
         return sent
     }
@@ -78,6 +78,14 @@ final class PreparedTrimTests: XCTestCase {
         let (loaded, chat) = try session(contextSize: 512)
         var sampler = Sampler(settings: .greedy)
         var sent = try fillUntilATrimIsNear(chat, &sampler)
+        // Until what the trim keeps takes two chunks (it grows with the history until a plan is made).
+        while let near = chat.trimReadiness, near.tokens <= ChatSession.trimChunk + 8, sent < 60 {
+            sent += 1
+            var trimmed = false
+            _ = try chat.send("Message number \(sent): tell me more about it", sampler: &sampler, maxTokens: 16,
+                              onTrim: { _ in trimmed = true }) { _ in true }
+            XCTAssertFalse(trimmed)
+        }
         let near = try XCTUnwrap(chat.trimReadiness)
         XCTAssertGreaterThan(near.tokens, ChatSession.trimChunk, "needs two chunks at least")
         var checks = 0
@@ -101,7 +109,7 @@ final class PreparedTrimTests: XCTestCase {
         XCTAssertEqual(chat.trimReadiness?.isReady, true)
         let ready = try XCTUnwrap(chat.trimReadiness)
         var trims: [ChatSession.ContextTrim] = []
-        while trims.isEmpty, sent < 80 {
+        while trims.isEmpty, sent < 120 {
             sent += 1
             _ = try chat.send("Message number \(sent): tell me more about it", sampler: &sampler, maxTokens: 16,
                               onTrim: { trims.append($0) }) { _ in true }

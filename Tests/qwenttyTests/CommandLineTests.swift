@@ -221,7 +221,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(message.split(separator: "\n").count, 1, message)
-        for part in ["KV caches 512.00 GiB for 1048576 + 1048576 positions", "is available", "lower --ctx-size"] {
+        for part in ["KV caches 768.00 GiB for 2 × 1048576 + 1048576 positions", "is available", "lower --ctx-size"] {
             XCTAssertTrue(message.contains(part), message)
         }
         // A head wider than any Qwen model's (the RoPE tables grow with it) is refused on its own.
