@@ -21,10 +21,10 @@ import Transformer
 /// shifting cached keys), and the reply goes on. Half the context is kept, so that the next trim is
 /// far away; `onTrim` reports each one.
 ///
-/// A trim can be prepared ahead (`prepareTrim`, in the engine's idle time): once the conversation is within
-/// a quarter of the context of its next trim, what that trim will keep — the system turn and the newest
-/// exchanges, about half the context by the time it comes — is prefilled into a second cache, in chunks that give way to a new message
-/// and keep what they finished. The trim then copies those positions over and prefills only what came
+/// A trim can be prepared ahead (`prepareTrim`, in the engine's idle time): as soon as the next trim can be
+/// planned (from about half the context, or right after the last trim), what it will keep — the system
+/// turn and the newest exchanges, about half the context by the time it comes — is prefilled into a
+/// second cache, in chunks that give way to a new message and keep what they finished. The trim then copies those positions over and prefills only what came
 /// after them: the same tokens at the same positions as a re-prefill, without the pause.
 public final class ChatSession {
     public let generator: TextGenerator
@@ -57,7 +57,9 @@ public final class ChatSession {
     /// the context), which says where the next trim comes.
     private var replyRoom: Int
     /// Tokens prefilled per step of `prepareTrim`: each step is kept when a later one is interrupted.
-    static let trimChunk = 128
+    /// Small, so that a slow box's short idle times still finish some (a chunk a message interrupts is
+    /// computed again), yet a batch the kernels run at nearly their full prefill rate.
+    static let trimChunk = 32
 
     /// How far the next trim is prepared: what the stats pane shows ("next trim ready").
     public struct TrimReadiness: Sendable, Equatable {
@@ -66,6 +68,8 @@ public final class ChatSession {
         /// Of the tokens it keeps, how many are prefilled in the second cache already.
         public let preparedTokens: Int
         public let tokens: Int
+        /// The conversation is within a quarter of the context of the trim: the next few messages bring it.
+        public let isNear: Bool
         public var isReady: Bool { preparedTokens == tokens }
     }
 
@@ -307,13 +311,15 @@ public final class ChatSession {
     /// first exchange it keeps, and the tokens it keeps (the system turn, then the history from that
     /// exchange on). The trim comes when a message and its reply's room (`replyRoom`) no longer fit, and
     /// leaves about half the context: so it drops the oldest exchanges that hold at least that point less
-    /// half the context, however long the history is when the plan is made. Nil until the conversation is
-    /// within a quarter of the context of that point, or when the trim would keep no whole exchange (the
-    /// system turn alone needs no preparing). A plan under way stands while the trim can still use it.
+    /// half the context, however long the history is when the plan is made, and the plan can be made as
+    /// soon as the history is longer than that (from about half the context, or right after the last trim):
+    /// the more idle time it has, the less of it the trim computes. Nil while the trim would keep no whole
+    /// exchange (the system turn alone needs no preparing). A plan under way stands while the trim can
+    /// still use it.
     private func nextTrim() -> (keep: Int, tokens: [Int32])? {
         let size = cache.contextSize
         let trimPoint = size - replyRoom
-        guard cache.count == tokens.count, tokens.count > trimPoint - size / 4, turnStarts.count >= 2 else { return nil }
+        guard cache.count == tokens.count, turnStarts.count >= 2 else { return nil }
         func keptLength(_ k: Int) -> Int { systemLength + tokens.count - (turnStarts[k] + closing.count) }
         var k = 1
         if let plan = plannedTrim, let planned = exchanges.firstIndex(of: plan.firstKept), planned >= 1,
@@ -331,7 +337,8 @@ public final class ChatSession {
     public var trimReadiness: TrimReadiness? {
         guard let next = nextTrim() else { return nil }
         let prepared = plannedTrim.map { min($0.prepared, zip($0.tokens, next.tokens).prefix { $0 == $1 }.count) } ?? 0
-        return TrimReadiness(droppedMessages: 2 * next.keep, preparedTokens: prepared, tokens: next.tokens.count)
+        return TrimReadiness(droppedMessages: 2 * next.keep, preparedTokens: prepared, tokens: next.tokens.count,
+                             isNear: tokens.count > cache.contextSize - replyRoom - cache.contextSize / 4)
     }
 
     /// Prefills what the next trim keeps into the second cache, going on from what an earlier call

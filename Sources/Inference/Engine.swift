@@ -13,8 +13,9 @@ import Transformer
 ///
 /// Scheduling: jobs run in the order they were queued, except background work (the chat's badges, the
 /// sentiment prompt's prefill, context cache writes, prepared trims), which runs only when nothing else is
-/// waiting. Background work that is running when other work arrives is interrupted between two layers,
-/// put back, and finished later, so a message never waits for a badge or a write. Cancelling (Esc) sets an atomic flag that the
+/// waiting (a near trim's preparation first, then in queue order). Background work that is running when
+/// other work arrives is interrupted between two layers, put back, and finished later, so a message never
+/// waits for a badge or a write. Cancelling (Esc) sets an atomic flag that the
 /// decode loop checks between tokens; the cut reply stays in the conversation, marked as cut, and the KV
 /// cache stays consistent.
 public final class Engine: @unchecked Sendable {
@@ -66,8 +67,8 @@ public final class Engine: @unchecked Sendable {
         /// in chunks: an interruption keeps what is done.
         case prepareSentiment
         /// Prefill what the next trim keeps into a second cache (`ChatSession.prepareTrim`), so the trim does
-        /// not pause the reply it falls in. Queued by the engine itself after a job leaves the context
-        /// near its next trim, as background work in chunks: a message that arrives meanwhile goes first,
+        /// not pause the reply it falls in. Queued by the engine itself after a job, once the next trim can
+        /// be planned and is not ready, as background work in chunks: a message that arrives meanwhile goes first,
         /// and the preparation goes on from where it was afterwards.
         case prepareTrim
     }
@@ -177,6 +178,8 @@ public final class Engine: @unchecked Sendable {
     private let preparesTrims: Bool
     /// A `.prepareTrim` is queued (the engine thread's own).
     private var trimPreparationQueued = false
+    /// The next trim is near and not ready, as the last report found (the engine thread's own).
+    private var trimIsNear = false
     /// Readable whenever events are waiting.
     public var wakeDescriptor: Int32 { wakePipe.readDescriptor }
     private let wakePipe: WakePipe
@@ -207,6 +210,9 @@ public final class Engine: @unchecked Sendable {
     private var finished = false
     private var thread: Thread?
 
+    /// Tokens of the first forward pass, run at load (`init`).
+    static let warmUpTokens = 16
+
     /// `prepareSentiment`: queue `.prepareSentiment` at start (tests turn it off to see a cold classifier).
     /// `prepareTrims`: prepare the next trim in idle time (`.prepareTrim`).
     public init(loaded: LoadedModel, samplerSettings: SamplerSettings, systemPrompt: String? = nil,
@@ -225,6 +231,15 @@ public final class Engine: @unchecked Sendable {
                               systemPrompt: systemPrompt, thinking: true)
         (classifier, sentimentNote) = SentimentClassifier.forChat(model: loaded.model, tokenizer: loaded.tokenizer, template: template)
         wakePipe = try WakePipe()
+        // A process's first forward pass is slower than the next ones (the weights' pages are mapped in,
+        // caches are cold): it is spent here, at load, on the sentiment prompt's first tokens (or a few
+        // of the chat's, then forgotten), not on the user's first message.
+        if let classifier, prepareSentiment {
+            try? classifier.preparePrefix(upTo: Self.warmUpTokens)
+        } else {
+            try? loaded.model.forward(Array(session.pendingTokens(forUserText: "").prefix(Self.warmUpTokens)), cache: session.cache)
+            session.cache.truncate(to: 0)
+        }
         let thread = Thread { [weak self] in self?.serve() }
         thread.name = "qwentty-engine"
         thread.stackSize = 8 << 20
@@ -283,7 +298,8 @@ public final class Engine: @unchecked Sendable {
         wakePipe.wake()
     }
 
-    /// The next job: the oldest that is not background work, else the oldest background one.
+    /// The next job: the oldest that is not background work, else a near trim's preparation, else the
+    /// oldest background one.
     private func serve() {
         while true {
             lock.lock()
@@ -300,7 +316,10 @@ public final class Engine: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            let index = jobs.firstIndex { !$0.isBackground } ?? 0
+            // Background work in its order, except a trim that is near and not ready: its preparation
+            // goes before the badges, which can come a little later, while the trim would pause a reply.
+            let index = jobs.firstIndex { !$0.isBackground }
+                ?? (trimIsNear ? jobs.firstIndex { if case .prepareTrim = $0.job { return true } else { return false } } : nil) ?? 0
             let next = jobs.remove(at: index)
             if !next.isBackground { urgentWaiting.subtract(1, ordering: .releasing) }
             lock.unlock()
@@ -411,6 +430,7 @@ public final class Engine: @unchecked Sendable {
     /// when one is near and not ready.
     private func reportContext(_ id: RequestID) {
         let readiness = session.trimReadiness
+        trimIsNear = readiness.map { $0.isNear && !$0.isReady } ?? false
         post(.context(id, ContextContents(exchanges: session.exchanges, tokens: session.tokens, contextSize: session.cache.contextSize,
                                           nextTrim: readiness)))
         if preparesTrims, !trimPreparationQueued, let readiness, !readiness.isReady {

@@ -184,11 +184,13 @@ public final class SentimentClassifier {
 
     /// Prefills the fixed prompt into this classifier's cache, if not done yet (the first `classify` does
     /// it otherwise). Interrupted, it keeps the chunks it finished and goes on from there when called again.
-    public func preparePrefix(interrupt: (() -> Bool)? = nil) throws {
+    /// `upTo`: stop after that many of its tokens (the engine spends the first ones at load).
+    public func preparePrefix(interrupt: (() -> Bool)? = nil, upTo limit: Int? = nil) throws {
         let chunk = interrupt == nil ? prefixTokens.count : Self.prefixChunk
-        while prefixTokensCached < prefixTokens.count {
+        let last = min(limit ?? prefixTokens.count, prefixTokens.count)
+        while prefixTokensCached < last {
             cache.truncate(to: prefixTokensCached)
-            let end = min(prefixTokensCached + chunk, prefixTokens.count)
+            let end = min(prefixTokensCached + chunk, last)
             try model.forward(Array(prefixTokens[prefixTokensCached ..< end]), cache: cache, interrupt: interrupt)
             prefixTokensCached = end
         }

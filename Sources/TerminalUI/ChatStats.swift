@@ -24,7 +24,7 @@ public struct ChatStats {
     /// The last completed reply.
     public var last: GenerationStats?
     public var lastSentimentSeconds: Double?
-    /// The current (or last) reply's first token: the wait since Enter (the message's own badge included),
+    /// The current (or last) reply's first token: the wait since Enter (no badge comes before it),
     /// its prefill and the context then. Nil from Enter until that token, so nothing of the previous reply
     /// is shown as if it were this one's.
     public private(set) var first: Engine.FirstToken?

@@ -61,7 +61,7 @@ final class ChatControllerTests: XCTestCase {
         XCTAssertTrue(messages.allSatisfy { $0.sentiment != nil }, "every message has its badge")
     }
 
-    /// Near a trim (a quarter of the context before it) the engine prepares it in idle time (the chat's
+    /// Once the next trim can be planned the engine prepares it in idle time (the chat's
     /// context report says how far), and the trim that comes takes it instead of prefilling.
     func testTheNextTrimIsPreparedWhileTheUserTypes() throws {
         let driver = try ChatDriver(contextSize: 256)
@@ -71,7 +71,7 @@ final class ChatControllerTests: XCTestCase {
             try driver.send("Message number \(sent): tell me more about it")
             driver.settle()
         }
-        XCTAssertNotNil(driver.chat.context.nextTrim, "a trim is near")
+        XCTAssertNotNil(driver.chat.context.nextTrim, "a trim is planned")
         driver.wait(until: { driver.chat.context.nextTrim?.isReady == true })
         let ready = try XCTUnwrap(driver.chat.context.nextTrim)
         XCTAssertTrue(ready.isReady, "prepared in idle time: \(ready)")

@@ -177,6 +177,30 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(order, [first, badge, reply, previousBadge])
     }
 
+    /// Past half the context the engine prepares the next trim by itself; once that trim is near, its
+    /// preparation goes before badges already queued (a badge can come a little later, a trim would pause
+    /// a reply), and its context report says it is ready.
+    func testANearTrimIsPreparedBeforeQueuedBadges() throws {
+        let engine = try warmEngine(contextSize: 256, maxReplyTokens: 16)
+        defer { engine.shutdown() }
+        var checked = false
+        for id in 1 ... 40 {
+            // As the chat queues them: the reply, then the message's badge as background work.
+            let send = engine.enqueue(.send(ExchangeID(id), "Message number \(id): tell me more about it"))
+            let badge = engine.enqueue(.classify("Message number \(id): tell me more about it", .background))
+            let all = events(from: engine) { $0.contains { self.kind($0) == ("sentiment", badge) } }
+            guard let report = all.firstIndex(where: { if case .context(send, let c) = $0 { return c.nextTrim?.isNear == true && c.nextTrim?.isReady == false } else { return false } })
+            else { continue }
+            let badgeAt = try XCTUnwrap(all.firstIndex { self.kind($0) == ("sentiment", badge) })
+            let ready = all[report...].firstIndex { if case .context(let id, let c) = $0 { return id != send && c.nextTrim?.isReady == true } else { return false } }
+            XCTAssertNotNil(ready, "the preparation reported the trim ready: \(all.map(kind))")
+            XCTAssertLessThan(ready ?? .max, badgeAt, "prepared before the badge queued ahead of it")
+            checked = true
+            break
+        }
+        XCTAssertTrue(checked, "the trim never came near")
+    }
+
     /// Esc pressed while the reply still waits behind its message's badge is not lost: the reply stops at
     /// its first token, marked as cancelled.
     func testCancelBeforeTheReplyStartsIsKept() throws {

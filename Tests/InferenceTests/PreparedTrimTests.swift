@@ -4,9 +4,8 @@ import Transformer
 import XCTest
 @testable import Inference
 
-/// A trim prepared ahead (`ChatSession.prepareTrim`, the engine's idle time): once the conversation is
-/// within a quarter of the context of its next trim, what that trim keeps is prefilled into a second
-/// cache; the trim then copies it over. It must keep exactly the tokens it planned, at the same positions, with a cache
+/// A trim prepared ahead (`ChatSession.prepareTrim`, the engine's idle time): once the next trim can be
+/// planned, what it keeps is prefilled into a second cache; the trim then copies it over. It must keep exactly the tokens it planned, at the same positions, with a cache
 /// equal to a fresh prefill of them, and survive interruptions and messages sent in between.
 final class PreparedTrimTests: XCTestCase {
     private func session(contextSize: Int) throws -> (LoadedModel, ChatSession) {
@@ -15,8 +14,8 @@ final class PreparedTrimTests: XCTestCase {
         return (loaded, ChatSession(generator: loaded.generator, template: template, contextSize: contextSize, systemPrompt: "Be brief."))
     }
 
-    /// Sends numbered messages until a trim is near (the conversation is within a quarter of the context
-    /// of it), none of them trimming; returns how many were sent.
+    /// Sends numbered messages until the next trim can be planned, none of them trimming; returns how many
+    /// were sent.
     private func fillUntilATrimIsNear(_ chat: ChatSession, _ sampler: inout Sampler, from first: Int = 1) throws -> Int {
         var sent = first - 1
         while chat.trimReadiness == nil {
@@ -58,8 +57,8 @@ final class PreparedTrimTests: XCTestCase {
             let text = "Message number \(sent): tell me more about it"
             newMessages.append(text)
             _ = try chat.send(text, sampler: &sampler, maxTokens: 16, onTrim: { trims.append($0) }) { _ in true }
-            XCTAssertLessThan(newMessages.count, 6, "no trim came")
-            if newMessages.count >= 6 { return }
+            XCTAssertLessThan(newMessages.count, 16, "no trim came")
+            if newMessages.count >= 16 { return }
         }
         XCTAssertEqual(trims.count, 2, "told before and after")
         XCTAssertEqual(trims[1].droppedMessages, ready.droppedMessages, "the planned exchanges left")
