@@ -82,7 +82,7 @@ def turn(terminal, text):
     start = time.monotonic()
     terminal.tmux("send-keys", "-t", terminal.name, "Enter")
     terminal.wait("the reply to start", busy, seconds=60, interval=0.005)
-    screen = terminal.wait("the reply to end", lambda s: not busy(s))
+    screen = terminal.wait("the reply to end", lambda s: not busy(s), interval=0.05)
     seconds = time.monotonic() - start
     first = re.search(r"first token\s+([0-9]+) ms", screen)
     return seconds, int(first.group(1)) if first else None
