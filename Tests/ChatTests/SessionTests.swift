@@ -99,7 +99,7 @@ final class SessionTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: second + ".partial"), "no temporary file left")
         let mode = try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int
         XCTAssertEqual(mode, 0o700, "chat logs are private")
-        try "{ not json".write(toFile: directory + "/c.json", atomically: true, encoding: .utf8)
+        try "{ not json".write(toFile: directory + "/c.json", atomically: false, encoding: .utf8)
         XCTAssertThrowsError(try store.load(directory + "/c.json")) { error in
             XCTAssertTrue("\(error)".hasPrefix(directory + "/c.json: not a qwentty session file"), "\(error)")
         }
@@ -107,7 +107,7 @@ final class SessionTests: XCTestCase {
 
     /// Saved chats listed newest first, found by number or by name, deleted.
     func testListFindAndDeleteByNumberOrName() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-sessions-\(getpid())").path
+        let directory = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-sessions-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = SessionStore(directory: directory)
         var older = Conversation(recognisesThinking: false)
@@ -120,7 +120,7 @@ final class SessionTests: XCTestCase {
         var newer = Conversation(recognisesThinking: false)
         newer.append(.user, "Newest", status: .complete)
         try store.save(SavedChat(model: "m.gguf", systemPrompt: nil, created: Date(), conversation: newer), to: directory + "/b.json")
-        try "not json".write(toFile: directory + "/broken.json", atomically: true, encoding: .utf8)
+        try "not json".write(toFile: directory + "/broken.json", atomically: false, encoding: .utf8)
 
         let list = store.list()
         XCTAssertEqual(list.map(\.firstLine), ["Newest", "First question"], "newest first; an unreadable file is left out")

@@ -10,12 +10,12 @@ final class GenerationConfigTests: XCTestCase {
     /// A copy of the tiny qwen2 folder with `generation` as its generation_config.json.
     private func folder(generation: String?) throws -> String {
         let source = TestPaths.fixture("hf-tiny-qwen2")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-gen-\(UUID().uuidString)").path
+        let dir = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-gen-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for name in ["config.json", "model.safetensors", "tokenizer.json"] {
             try FileManager.default.copyItem(atPath: source + "/" + name, toPath: dir + "/" + name)
         }
-        try generation?.write(toFile: dir + "/generation_config.json", atomically: true, encoding: .utf8)
+        try generation?.write(toFile: dir + "/generation_config.json", atomically: false, encoding: .utf8)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         return dir
     }

@@ -196,7 +196,7 @@ final class CorruptGGUFTests: XCTestCase {
     }
 
     func testDirectoryIsNotAModel() {
-        XCTAssertThrowsError(try GGUFFile(path: FileManager.default.temporaryDirectory.path)) { error in
+        XCTAssertThrowsError(try GGUFFile(path: TestPaths.temporaryDirectory.path)) { error in
             XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")
         }
     }

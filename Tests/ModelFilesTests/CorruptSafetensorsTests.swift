@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ModelFiles
 
@@ -117,7 +118,7 @@ final class CorruptSafetensorsTests: XCTestCase {
     // MARK: Folders and sharded indexes
 
     private func folder(_ files: [String: [UInt8]]) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-st-\(getpid())-\(UUID().uuidString)").path
+        let dir = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-st-\(getpid())-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for (name, bytes) in files { FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(bytes)) }
         return dir

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ModelFiles
 import XCTest
 
@@ -52,7 +53,7 @@ struct GGUFBuilder {
 
 /// Writes bytes to a fresh temporary file and returns its path.
 func temporaryFile(_ bytes: [UInt8], name: String = "test.gguf") -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-tests-\(getpid())")
+    let dir = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-tests-\(getpid())")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let path = dir.appendingPathComponent(name).path
     FileManager.default.createFile(atPath: path, contents: Data(bytes))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ModelFiles
 
@@ -12,7 +13,7 @@ final class GGUFWriterTests: XCTestCase {
         ]
         let tensors = [GGUFWriter.TensorEntry(name: "v", dims: [3], type: .f32),
                        GGUFWriter.TensorEntry(name: "m", dims: [32, 2], type: .q8_0)]
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-writer-\(getpid()).gguf").path
+        let path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-writer-\(getpid()).gguf").path
         let writer = try GGUFWriter(path: path, metadata: metadata, tensors: tensors)
         let vector: [Float] = [1, 2, 3]
         let matrix = (0 ..< 68).map { UInt8($0) }
@@ -32,7 +33,7 @@ final class GGUFWriterTests: XCTestCase {
     }
 
     func testWrongTensorSizeIsRefusedAndNothingIsLeftBehind() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-writer-bad-\(getpid()).gguf").path
+        let path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-writer-bad-\(getpid()).gguf").path
         do {
             let writer = try GGUFWriter(path: path, metadata: [], tensors: [GGUFWriter.TensorEntry(name: "v", dims: [4], type: .f32)])
             XCTAssertThrowsError(try [UInt8](repeating: 0, count: 3).withUnsafeBytes { try writer.writeTensor($0) })

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Inference
 import XCTest
 @testable import TerminalUI
@@ -11,7 +12,7 @@ final class AppConfigTests: XCTestCase {
 
     /// A config "file" that is a FIFO is said to be one (reading it would wait forever), and the defaults apply.
     func testAFIFOAsTheConfigIsNamed() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-config-fifo-\(getpid())").path
+        let path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-config-fifo-\(getpid())").path
         XCTAssertEqual(mkfifo(path, 0o600), 0)
         defer { unlink(path) }
         let config = AppConfig.load(path: path)

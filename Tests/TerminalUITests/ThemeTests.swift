@@ -60,10 +60,10 @@ final class ThemeTests: XCTestCase {
     }
 
     func testUserThemesShadowShippedOnes() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-themes-\(getpid())").path
+        let dir = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-themes-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "user = \"#010203\"\n".write(toFile: dir + "/dark.theme", atomically: true, encoding: .utf8)
+        try "user = \"#010203\"\n".write(toFile: dir + "/dark.theme", atomically: false, encoding: .utf8)
         let library = ThemeLibrary(directories: [dir] + shipped.directories)
         XCTAssertEqual(try library.load("dark").colors, [.user: Theme.RGB(1, 2, 3)])
     }

@@ -6,7 +6,7 @@ public struct ScratchDirectory {
     public let path: String
 
     public init(_ name: String) {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-\(name)-\(getpid())-\(UUID().uuidString)").path
+        path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-\(name)-\(getpid())-\(UUID().uuidString)").path
     }
 
     public func remove() {

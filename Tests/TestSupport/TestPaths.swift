@@ -9,6 +9,9 @@ public enum TestPaths {
 
     public static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
 
+    /// Where tests write files: this run's own folder (`TestRunFolder`), removed when the run ends.
+    public static var temporaryDirectory: URL { TestRunFolder.url }
+
     public static func fixture(_ name: String) -> String {
         fixtures.appendingPathComponent(name).path
     }

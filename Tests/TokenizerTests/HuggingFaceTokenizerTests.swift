@@ -52,8 +52,8 @@ final class HuggingFaceTokenizerTests: XCTestCase {
             (#"{"model":{"type":"BPE","vocab":{"a":0}}}"#, "model.vocab", "no token for byte"),
             (#"{"model":{"type":"BPE","vocab":{"a":"#, "file", "not valid JSON"),
         ] {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-tok-\(UUID().uuidString).json").path
-            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            let path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-tok-\(UUID().uuidString).json").path
+            try content.write(toFile: path, atomically: false, encoding: .utf8)
             XCTAssertThrowsError(try QwenTokenizer(huggingFaceJSON: path)) { error in
                 guard let e = error as? ModelFileError else { return XCTFail("\(error)") }
                 XCTAssertTrue(e.field.contains(field), "field '\(e.field)' lacks '\(field)'")

@@ -73,9 +73,9 @@ final class HuggingFaceFolderTests: XCTestCase {
     func testBadFoldersAreRefused() throws {
         let source = TestPaths.fixture("hf-tiny-qwen3")
         func folder(config: String, keepHead: Bool = true) throws -> String {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-hf-\(UUID().uuidString)").path
+            let dir = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-hf-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+            try config.write(toFile: dir + "/config.json", atomically: false, encoding: .utf8)
             try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
             return dir
         }

@@ -22,7 +22,7 @@ final class ChatScreenTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
             throw XCTSkip("needs tmux (/usr/bin/tmux); .ci/run installs it")
         }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-\(name)-\(getpid())").path
+        let home = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-\(name)-\(getpid())").path
         try FileManager.default.createDirectory(atPath: home + "/config/qwentty", withIntermediateDirectories: true)
         addTeardownBlock { [terminal] in
             _ = try? terminal.tmux(["kill-server"])
@@ -171,7 +171,7 @@ final class ChatScreenTests: XCTestCase {
         XCTAssertEqual(try tmux(["display-message", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
 
         // The conversation was saved: --resume brings it back. A bad config line is reported, not fatal.
-        try "theme = nosuch\nmouse = sometimes\n".write(toFile: home + "/config/qwentty/config", atomically: true, encoding: .utf8)
+        try "theme = nosuch\nmouse = sometimes\n".write(toFile: home + "/config/qwentty/config", atomically: false, encoding: .utf8)
         try start("--resume --seed 2", environment: environment, width: 220, height: 50)
         s = try waitFor("the resumed conversation") { $0.contains("Context rebuilt") }
         XCTAssertTrue(s.contains("Opened 6 messages"), s)

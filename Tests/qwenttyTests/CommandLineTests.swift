@@ -180,7 +180,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testCorruptFileGivesOneLineError() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-cli-corrupt.gguf").path
+        let path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-cli-corrupt.gguf").path
         let full = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("tiny-qwen2-q8_0.gguf")))
         try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: path))
         for command in ["info", "run"] {
@@ -240,7 +240,7 @@ final class CommandLineTests: XCTestCase {
 
     /// Without -m, a model the user put in ./models is chosen over the bundled demo.
     func testDefaultModelPrefersTheUsersOverTheDemo() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-models-\(getpid())")
+        let folder = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-models-\(getpid())")
         let models = folder.appendingPathComponent("models")
         try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -269,7 +269,7 @@ extension CommandLineTests {
     func testQuantizeMatchesTheGGUFPackage() throws {
         for (type, fixture) in [("Q8_0", "tiny-qwen2-q8_0.gguf"), ("Q4_0", "tiny-qwen3-q4_0.gguf")] {
             let source = fixture.replacingOccurrences(of: type.lowercased(), with: "f32")
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-quantized-\(type).gguf").path
+            let out = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-quantized-\(type).gguf").path
             let result = try qwentty(["quantize", TestPaths.fixture(source), out, "--type", type.lowercased()])
             XCTAssertEqual(result.status, 0, result.stderr)
             XCTAssertTrue(result.stderr.contains("relative RMSE"), result.stderr)
@@ -297,7 +297,7 @@ extension CommandLineTests {
         let damaged = try CraftedModelFile.rewrite("tiny-qwen2-f32.gguf", as: "nan-weight", tensors: { info, bytes in
             if info.name == "blk.0.ffn_up.weight" { withUnsafeBytes(of: Float.nan) { bytes.replaceSubrange(8 ..< 12, with: $0) } }
         })
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-nan-q8.gguf").path
+        let output = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-nan-q8.gguf").path
         try? FileManager.default.removeItem(atPath: output)
         let nan = try qwentty(["quantize", damaged, output, "--type", "Q8_0"])
         XCTAssertEqual(nan.status, 1, nan.stderr)
@@ -308,7 +308,7 @@ extension CommandLineTests {
 
     /// A FIFO given as the model does not hang the program waiting for a writer.
     func testFIFOAsModelIsRefused() throws {
-        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-fifo-\(getpid())").path
+        let fifo = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-fifo-\(getpid())").path
         unlink(fifo)
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         defer { unlink(fifo) }
@@ -396,8 +396,8 @@ extension CommandLineTests {
         let lines = set.split(separator: "\n").filter { !$0.hasPrefix("#") }
         XCTAssertGreaterThanOrEqual(lines.count, 300)
         let sample = lines.enumerated().filter { $0.offset % 50 == 0 }.map(\.element).joined(separator: "\n")
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-eval-sample.tsv").path
-        try sample.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-eval-sample.tsv").path
+        try sample.write(toFile: path, atomically: false, encoding: .utf8)
         let result = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--eval", path])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("of \(sample.split(separator: "\n").count)), mean latency"), result.stdout)
@@ -407,7 +407,7 @@ extension CommandLineTests {
         for part in ["English: ", "Chinese: "] { XCTAssertTrue(result.stdout.contains(part), part) }
 
         // The test half, with one JSON line per message.
-        let details = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-eval-details.jsonl").path
+        let details = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-eval-details.jsonl").path
         let half = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--eval", path, "--half", "test", "--eval-out", details])
         XCTAssertEqual(half.status, 0, half.stderr)
         let records = try jsonLines(try String(contentsOfFile: details, encoding: .utf8))
@@ -420,13 +420,13 @@ extension CommandLineTests {
         }
 
         // A prompt from a file; a broken one is a one-line error.
-        let prompt = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-prompt.json").path
+        let prompt = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-prompt.json").path
         try #"{"instruction": "Say Yes or No.", "request": "", "labels": [{"name": "Yes"}, {"name": "No", "words": ["No", "no"]}], "examples": [{"text": "ok", "label": "Yes"}]}"#
-            .write(toFile: prompt, atomically: true, encoding: .utf8)
+            .write(toFile: prompt, atomically: false, encoding: .utf8)
         let custom = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--prompt", prompt, "fine"])
         XCTAssertEqual(custom.status, 0, custom.stderr)
         XCTAssertTrue(custom.stdout.hasPrefix("Yes\t") || custom.stdout.hasPrefix("No\t"), custom.stdout)
-        try "{\"instruction\": 1}".write(toFile: prompt, atomically: true, encoding: .utf8)
+        try "{\"instruction\": 1}".write(toFile: prompt, atomically: false, encoding: .utf8)
         let broken = try qwentty(["sentiment", "-m", TestPaths.fixture("tiny-qwen2-f32.gguf"), "--prompt", prompt, "fine"])
         XCTAssertNotEqual(broken.status, 0)
         XCTAssertTrue(broken.stderr.contains("not a sentiment prompt"), broken.stderr)
@@ -464,7 +464,7 @@ extension CommandLineTests {
         for expected in ["Hugging Face", "architecture:  qwen2", "tied to the embedding", "F32 ×", "403 tokens", "sampling:      temp 0.7"] {
             XCTAssertTrue(info.stdout.contains(expected), "\(expected) in \(info.stdout)")
         }
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-empty-\(UUID().uuidString)").path
+        let empty = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-empty-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         let refused = try qwentty(["run", "-m", empty, "-p", "hi"])
         XCTAssertNotEqual(refused.status, 0)
@@ -480,7 +480,7 @@ extension CommandLineTests {
         let fixtures = try ReferenceFixtures.load()
         for arch in ["qwen2", "qwen3"] {
             for type in ["F32", "Q8_0"] {
-                let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-convert-\(arch)-\(type).gguf").path
+                let out = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-convert-\(arch)-\(type).gguf").path
                 let result = try qwentty(["convert", TestPaths.fixture("hf-tiny-\(arch)"), out, "--type", type])
                 XCTAssertEqual(result.status, 0, result.stderr)
                 XCTAssertTrue(result.stderr.contains("wrote \(out)"), result.stderr)
@@ -515,7 +515,7 @@ extension CommandLineTests {
     /// last: the first and last eighth of 2 layers are layers [] and [1]); the rest Q4_K's fallback Q5_0.
     /// The file runs and `info` names it.
     func testConvertQ4_K_MWritesLlamaCppsMix() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-convert-q4km.gguf").path
+        let out = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-convert-q4km.gguf").path
         let result = try qwentty(["convert", TestPaths.fixture("hf-tiny-qwen3"), out, "--type", "q4_k_m"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let file = try GGUFFile(path: out)
@@ -580,7 +580,7 @@ extension CommandLineTests {
         for item in check.cases {
             let label = "\(item.arch) \(item.type)"
             XCTAssertEqual(item.llamacpp_greedy, item.transformers_greedy, label)
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-check-\(item.arch)-\(item.type).gguf").path
+            let out = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-check-\(item.arch)-\(item.type).gguf").path
             let result = try qwentty(["convert", TestPaths.fixture("hf-tiny-\(item.arch)"), out, "--type", item.type])
             XCTAssertEqual(result.status, 0, result.stderr)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: out))

@@ -65,6 +65,6 @@ enum CraftedModelFile {
     }
 
     private static func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-crafted-\(name).gguf").path
+        TestPaths.temporaryDirectory.appendingPathComponent("qwentty-crafted-\(name).gguf").path
     }
 }

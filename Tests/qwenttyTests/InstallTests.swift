@@ -12,7 +12,7 @@ final class InstallTests: XCTestCase {
     }
 
     func testInstalledBinaryRunsFromAnyDirectory() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-install-\(getpid())")
+        let scratch = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-install-\(getpid())")
         try? FileManager.default.removeItem(at: scratch)
         let prefix = scratch.appendingPathComponent("prefix").path
         let elsewhere = scratch.appendingPathComponent("elsewhere")

@@ -29,7 +29,7 @@ final class RealModelChatTests: XCTestCase {
             throw Missing(description: "needs tmux (/usr/bin/tmux); .ci/run installs it")
         }
         let terminal = TmuxSession(name: "qwentty-real-\(getpid())")
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("qwentty-real-\(getpid())").path
+        let home = TestPaths.temporaryDirectory.appendingPathComponent("qwentty-real-\(getpid())").path
         try FileManager.default.createDirectory(atPath: home + "/config", withIntermediateDirectories: true)
         defer {
             try? terminal.tmux(["kill-server"])

@@ -18,7 +18,7 @@ final class TmuxSession {
     /// which would inherit a pipe and keep it open forever.
     @discardableResult
     func tmux(_ arguments: [String]) throws -> String {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(session)-\(UUID().uuidString).out").path
+        let outputPath = TestPaths.temporaryDirectory.appendingPathComponent("\(session)-\(UUID().uuidString).out").path
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
