@@ -45,11 +45,12 @@ public struct ContextCacheStore: Sendable {
         unlink(ContextCacheFile.preparedTrimPath(besides: path))
     }
 
-    /// The saved chat a file in the folder belongs to: its name less `.kv` (and `.next-trim`).
+    /// The saved chat a file in the folder belongs to: its name less `.kv` (or a prepared trim's ending).
     private static func stem(of name: String) -> String {
-        var stem = name.hasSuffix(".kv") ? String(name.dropLast(3)) : name
-        if stem.hasSuffix(".next-trim") { stem = String(stem.dropLast(".next-trim".count)) }
-        return stem
+        for suffix in [ContextCacheFile.preparedTrimSuffix, ".kv"] where name.hasSuffix(suffix) {
+            return String(name.dropLast(suffix.count))
+        }
+        return name
     }
 
     /// Brings the folder within the budget: files of chats no longer in `sessions` first, then the

@@ -24,8 +24,14 @@ import Transformer
 /// A trim can be prepared ahead (`prepareTrim`, in the engine's idle time): as soon as the next trim can be
 /// planned (from about half the context, or right after the last trim), what it will keep — the system
 /// turn and the newest exchanges, about half the context by the time it comes — is prefilled into a
-/// second cache, in chunks that give way to a new message and keep what they finished. The trim then copies those positions over and prefills only what came
-/// after them: the same tokens at the same positions as a re-prefill, without the pause.
+/// second cache, in chunks that give way to a new message and keep what they finished. The trim then copies
+/// those positions over and prefills only what came after them: the same tokens at the same positions as a
+/// re-prefill, without the pause.
+/// How many leading tokens two sequences share: how much of a cache computed for one holds for the other.
+private func commonPrefixLength<A: Sequence, B: Sequence>(_ a: A, _ b: B) -> Int where A.Element == Int32, B.Element == Int32 {
+    zip(a, b).prefix { $0 == $1 }.count
+}
+
 public final class ChatSession {
     public let generator: TextGenerator
     public let template: ChatTemplate
@@ -242,7 +248,7 @@ public final class ChatSession {
         let reply = generator.tokenizer.decode(Array(tokens[(header + opening.count)...]))
         let settled = template.replyTurn(template.replyContent(reply, keepsReasoning: false))
         let held = tokens[header...]
-        let same = zip(settled, held).prefix { $0 == $1 }.count
+        let same = commonPrefixLength(settled, held)
         guard same < settled.count || same < held.count else { return }
         cache.truncate(to: header + same)
         do {
@@ -284,7 +290,7 @@ public final class ChatSession {
         // What the prepared trim holds of the kept tokens (at the same positions): copied, not prefilled.
         var ready = unchanged
         if let plan = plannedTrim, spare != nil {
-            ready = max(unchanged, min(plan.prepared, zip(plan.tokens, kept[..<feedEnd]).prefix { $0 == $1 }.count))
+            ready = max(unchanged, min(plan.prepared, commonPrefixLength(plan.tokens, kept[..<feedEnd])))
         }
         onTrim(ContextTrim(droppedMessages: 2 * k, prefilledTokens: feedEnd - ready, preparedTokens: ready - unchanged, seconds: nil))
         if ready > unchanged, let spare {
@@ -330,13 +336,32 @@ public final class ChatSession {
             while k < turnStarts.count, turnStarts[k] + closing.count - systemLength < drop { k += 1 }
             guard k < turnStarts.count else { return nil }
         }
-        return (k, Array(tokens[..<systemLength]) + tokens[(turnStarts[k] + closing.count)...])
+        return (k, keptTokens(from: k))
     }
 
-    /// How far the next trim is prepared; nil when none is near.
+    /// What a trim that keeps exchanges `k...` leaves: the system turn, then the history from exchange k on.
+    private func keptTokens(from k: Int) -> [Int32] {
+        Array(tokens[..<systemLength]) + tokens[(turnStarts[k] + closing.count)...]
+    }
+
+    /// How much of `tokens` (the next trim's) the second cache already holds: the plan's prepared part, as
+    /// far as it still matches.
+    private func preparedLength(of tokens: [Int32]) -> Int {
+        plannedTrim.map { min($0.prepared, commonPrefixLength($0.tokens, tokens)) } ?? 0
+    }
+
+    /// The second cache, made the first time a trim is prepared.
+    private func spareCache() -> KVCache {
+        if let spare { return spare }
+        let made = generator.model.makeCache(contextSize: cache.contextSize)
+        spare = made
+        return made
+    }
+
+    /// How far the next trim is prepared; nil while none can be planned.
     public var trimReadiness: TrimReadiness? {
         guard let next = nextTrim() else { return nil }
-        let prepared = plannedTrim.map { min($0.prepared, zip($0.tokens, next.tokens).prefix { $0 == $1 }.count) } ?? 0
+        let prepared = preparedLength(of: next.tokens)
         return TrimReadiness(droppedMessages: 2 * next.keep, preparedTokens: prepared, tokens: next.tokens.count,
                              isNear: tokens.count > cache.contextSize - replyRoom - cache.contextSize / 4)
     }
@@ -344,15 +369,14 @@ public final class ChatSession {
     /// Prefills what the next trim keeps into the second cache, going on from what an earlier call
     /// prepared as far as the conversation has not changed under it. `interrupt` is checked between
     /// layers: when it fires, `ForwardError.interrupted` is thrown and the finished chunks are kept. Does
-    /// nothing when no trim is near.
+    /// nothing while no trim can be planned.
     public func prepareTrim(interrupt: (() -> Bool)? = nil) throws {
         guard let next = nextTrim() else {
             plannedTrim = nil
             return
         }
-        let spare = self.spare ?? generator.model.makeCache(contextSize: cache.contextSize)
-        self.spare = spare
-        var done = plannedTrim.map { min($0.prepared, zip($0.tokens, next.tokens).prefix { $0 == $1 }.count) } ?? 0
+        let spare = spareCache()
+        var done = preparedLength(of: next.tokens)
         plannedTrim = (exchanges[next.keep], next.tokens, done)
         while done < next.tokens.count {
             spare.truncate(to: done)
@@ -379,20 +403,16 @@ public final class ChatSession {
               file.tokens.starts(with: tokens[..<systemLength]) else { return false }
         var best: (keep: Int, shared: Int)?
         for k in 1 ..< turnStarts.count {
-            let kept = tokens[(turnStarts[k] + closing.count)...]
-            let shared = systemLength + zip(file.tokens[systemLength...], kept).prefix { $0 == $1 }.count
+            let shared = commonPrefixLength(file.tokens, keptTokens(from: k))
             if shared > systemLength, shared > best?.shared ?? 0 { best = (k, shared) }
         }
         guard let best else { return false }
-        let spare = self.spare ?? generator.model.makeCache(contextSize: cache.contextSize)
-        self.spare = spare
         do {
-            try file.load(into: spare)
+            try file.load(into: spareCache())
         } catch {
             return false
         }
-        let kept = Array(tokens[..<systemLength]) + tokens[(turnStarts[best.keep] + closing.count)...]
-        plannedTrim = (exchanges[best.keep], kept, best.shared)
+        plannedTrim = (exchanges[best.keep], keptTokens(from: best.keep), best.shared)
         return true
     }
 
@@ -502,14 +522,13 @@ public final class ChatSession {
             }
             return all
         }
-        func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int { zip(a, b).prefix { $0 == $1 }.count }
         var kept = lengths.lastIndex { $0 <= limit }.map { $0 + 1 } ?? 0
         var all = render(kept)
-        var reusable = saved.map { commonPrefix($0.tokens, all) } ?? 0
+        var reusable = saved.map { commonPrefixLength($0.tokens, all) } ?? 0
         if let saved {
             for n in 1 ... max(1, bodies.count) where n <= bodies.count && n != kept {
                 let candidate = render(n)
-                let shared = commonPrefix(saved.tokens, candidate)
+                let shared = commonPrefixLength(saved.tokens, candidate)
                 if shared > max(reusable, system.count) { (kept, all, reusable) = (n, candidate, shared) }
             }
         }
@@ -532,7 +551,7 @@ public final class ChatSession {
                 guard generator.tokenizer.decode(held) == generator.tokenizer.decode(Array(all[replyStart ..< replyEnd])) else { break }
                 bodies[body].tokens = Array(bodies[body].tokens[..<bodies[body].userLength]) + held
                 all = render(kept)
-                let shared = commonPrefix(saved.tokens, all)
+                let shared = commonPrefixLength(saved.tokens, all)
                 guard shared > reusable else { break }
                 reusable = shared
             }

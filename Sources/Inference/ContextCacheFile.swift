@@ -73,8 +73,11 @@ public struct ContextCacheFile {
     /// Where the prepared part of a chat's next trim (`ChatSession.preparedTrim`) is kept beside its
     /// context cache file `path`: in the same format, so it is checked the same way.
     public static func preparedTrimPath(besides path: String) -> String {
-        (path.hasSuffix(".kv") ? String(path.dropLast(3)) : path) + ".next-trim.kv"
+        (path.hasSuffix(".kv") ? String(path.dropLast(3)) : path) + preparedTrimSuffix
     }
+
+    /// How a prepared trim's file name ends, in place of the context cache's `.kv`.
+    public static let preparedTrimSuffix = ".next-trim.kv"
 
     static let magic: [UInt8] = Array("QWTYKV\u{0}\u{0}".utf8)
     static let format: UInt32 = 1

@@ -15,9 +15,8 @@ import Transformer
 /// sentiment prompt's prefill, context cache writes, prepared trims), which runs only when nothing else is
 /// waiting (a near trim's preparation first, then in queue order). Background work that is running when
 /// other work arrives is interrupted between two layers, put back, and finished later, so a message never
-/// waits for a badge or a write. Cancelling (Esc) sets an atomic flag that the
-/// decode loop checks between tokens; the cut reply stays in the conversation, marked as cut, and the KV
-/// cache stays consistent.
+/// waits for a badge or a write. Cancelling (Esc) sets an atomic flag that the decode loop checks between
+/// tokens; the cut reply stays in the conversation, marked as cut, and the KV cache stays consistent.
 public final class Engine: @unchecked Sendable {
     /// Names one queued job; the events it causes carry it.
     public struct RequestID: Hashable, Sendable, CustomStringConvertible {
@@ -59,8 +58,8 @@ public final class Engine: @unchecked Sendable {
         case restore([ChatSession.Exchange], systemPrompt: String?, savedContext: String? = nil)
         /// Write the context's keys and values to a cache file (`ContextCacheFile`), so the chat resumes
         /// without a prefill, and the next trim as far as it is prepared beside it
-        /// (`ContextCacheFile.preparedTrimPath`). Background work: a message that arrives meanwhile goes first, and the write
-        /// starts over after it.
+        /// (`ContextCacheFile.preparedTrimPath`). Background work: a message that arrives meanwhile goes
+        /// first, and the write starts over after it.
         case saveContext(String)
         /// Prefill the sentiment classifier's fixed prompt (824 tokens, seconds on a small CPU), so the first
         /// badge costs what every later one does. Queued by the engine itself at start, as background work,
@@ -68,8 +67,8 @@ public final class Engine: @unchecked Sendable {
         case prepareSentiment
         /// Prefill what the next trim keeps into a second cache (`ChatSession.prepareTrim`), so the trim does
         /// not pause the reply it falls in. Queued by the engine itself after a job, once the next trim can
-        /// be planned and is not ready, as background work in chunks: a message that arrives meanwhile goes first,
-        /// and the preparation goes on from where it was afterwards.
+        /// be planned and is not ready, as background work in chunks: a message that arrives meanwhile goes
+        /// first, and the preparation goes on from where it was afterwards.
         case prepareTrim
     }
 
@@ -121,7 +120,7 @@ public final class Engine: @unchecked Sendable {
         public let exchanges: [ExchangeID]
         public let tokens: [Int32]
         public let contextSize: Int
-        /// How far the next trim is prepared, once one is near (nil before).
+        /// How far the next trim is prepared, once one can be planned (nil before).
         public let nextTrim: ChatSession.TrimReadiness?
         public init(exchanges: [ExchangeID], tokens: [Int32], contextSize: Int, nextTrim: ChatSession.TrimReadiness? = nil) {
             self.exchanges = exchanges

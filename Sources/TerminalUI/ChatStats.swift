@@ -12,7 +12,7 @@ public struct ChatStats {
     public var loadSeconds = 0.0
     public var contextUsed = 0
     public var contextSize = 0
-    /// How far the next trim is prepared, once one is near (the chat's `context.nextTrim`).
+    /// How far the next trim is prepared, once one is planned (the chat's `context.nextTrim`).
     public var nextTrim: ChatSession.TrimReadiness?
     public var rssBytes = 0
     public var peakRSSBytes = 0
@@ -97,7 +97,7 @@ public struct ChatStats {
         return rows
     }
 
-    /// "ready", or how much of it is prepared ("40 %"); nil when no trim is near.
+    /// "ready", or how much of it is prepared ("40 %"); nil while no trim is planned.
     var nextTrimText: String? {
         guard let trim = nextTrim else { return nil }
         return trim.isReady ? "ready" : "\(trim.preparedTokens * 100 / max(1, trim.tokens)) %"
